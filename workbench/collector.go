@@ -1,0 +1,302 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package workbench
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+)
+
+const namespace = "posit_workbench"
+
+// DefaultWindows are the named-user windows used when Config.Windows is empty.
+var DefaultWindows = []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour, 365 * 24 * time.Hour}
+
+// DefaultMinInterval is the default for Config.MinInterval.
+const DefaultMinInterval = 10 * time.Second
+
+// Config configures a Collector.
+type Config struct {
+	// Paths are audit log files or filepath.Match glob patterns, e.g.
+	// "/var/lib/rstudio-server/audit/r-sessions/r-sessions.csv" or
+	// "/mnt/nodes/*/audit/r-sessions/r-sessions.*". Required. Patterns are
+	// expanded again on every refresh.
+	Paths []string
+	// Windows are the named-user windows, DefaultWindows when empty.
+	Windows []time.Duration
+	// Seats is the licensed named-user seat count; 0 means unset and the
+	// seat metric is not exported.
+	Seats int
+	// MinInterval is the shortest time between two reads of the logs;
+	// scrapes in between see the previous values. DefaultMinInterval when 0.
+	MinInterval time.Duration
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// Logger receives warnings and debug messages; discarded when nil.
+	Logger *slog.Logger
+}
+
+type window struct {
+	d     time.Duration
+	label string
+}
+
+// Collector exposes Workbench named users and audit log health. It is safe
+// for concurrent use: scrapes are serialised and at most one reads the logs.
+type Collector struct {
+	paths       []string
+	windows     []window
+	largest     time.Duration
+	seats       int
+	minInterval time.Duration
+	now         func() time.Time
+	logger      *slog.Logger
+
+	namedUsers, events, oldest, parseErrors, seatsDesc, files, readSuccess, bytesRead *prometheus.Desc
+
+	mu          sync.Mutex
+	agg         *aggregate
+	tail        *tailer
+	refreshed   bool
+	lastRefresh time.Time
+	matched     int
+	readOK      bool
+	lastProblem string // to log a changed read problem once
+	warnedFor   int64  // oldest timestamp the retention warning was logged for
+	warned      bool
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+// NewCollector validates cfg and returns a Collector. Nothing is read until
+// the first Collect.
+func NewCollector(cfg Config) (*Collector, error) {
+	if len(cfg.Paths) == 0 {
+		return nil, errors.New("workbench: no audit log path configured: give the session audit log file (r-sessions.csv) or a glob matching the per-node files")
+	}
+	paths := make([]string, 0, len(cfg.Paths))
+	for _, p := range cfg.Paths {
+		if strings.TrimSpace(p) == "" {
+			return nil, errors.New("workbench: empty audit log path")
+		}
+		if _, err := filepath.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("workbench: audit log path %q is not a valid glob pattern: %w", p, err)
+		}
+		paths = append(paths, p)
+	}
+	ws := cfg.Windows
+	if len(ws) == 0 {
+		ws = DefaultWindows
+	}
+	c := &Collector{
+		paths:       paths,
+		seats:       cfg.Seats,
+		minInterval: cfg.MinInterval,
+		now:         cfg.Now,
+		logger:      cfg.Logger,
+		agg:         newAggregate(),
+	}
+	labels := make(map[string]bool)
+	for _, d := range ws {
+		if d <= 0 {
+			return nil, fmt.Errorf("workbench: window %s is not positive", d)
+		}
+		l := WindowLabel(d)
+		if labels[l] {
+			return nil, fmt.Errorf("workbench: window %s given twice", l)
+		}
+		labels[l] = true
+		c.windows = append(c.windows, window{d: d, label: l})
+		c.largest = max(c.largest, d)
+	}
+	if c.seats < 0 {
+		return nil, fmt.Errorf("workbench: license seats %d is negative", c.seats)
+	}
+	switch {
+	case c.minInterval < 0:
+		return nil, fmt.Errorf("workbench: minimum refresh interval %s is negative", c.minInterval)
+	case c.minInterval == 0:
+		c.minInterval = DefaultMinInterval
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	c.tail = newTailer(c.logger, c.agg)
+
+	every := fmt.Sprintf(" The audit logs are read at most once every %s.", model.Duration(c.minInterval))
+	c.namedUsers = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "named_users"),
+		"Distinct Workbench users with a session_start or auth_login event in the session audit log within the window before now, old edge included."+every,
+		[]string{"window"}, nil)
+	c.events = prometheus.NewDesc(prometheus.BuildFQName(namespace, "audit", "events_total"),
+		"Workbench session audit log events read since the exporter started, by event type; types beyond the first "+strconv.Itoa(maxTypes)+" distinct ones, or not plain identifiers, are counted as other.",
+		[]string{"type"}, nil)
+	c.oldest = prometheus.NewDesc(prometheus.BuildFQName(namespace, "audit_log", "oldest_event_timestamp_seconds"),
+		"Timestamp of the oldest event read from the Workbench session audit logs since the exporter started; named users are undercounted for windows reaching further back.",
+		nil, nil)
+	c.parseErrors = prometheus.NewDesc(prometheus.BuildFQName(namespace, "audit_log", "parse_errors_total"),
+		"Workbench session audit log lines that could not be parsed and were skipped.",
+		nil, nil)
+	c.seatsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "license", "user_seats"),
+		"Workbench named-user seats licensed, as configured on the exporter.",
+		nil, nil)
+	c.files = prometheus.NewDesc(prometheus.BuildFQName(namespace, "audit_log", "files"),
+		"Workbench session audit log files matched by the configured paths at the last read.",
+		nil, nil)
+	c.readSuccess = prometheus.NewDesc(prometheus.BuildFQName(namespace, "audit_log", "read_success"),
+		"1 if at the last read every configured audit log path matched a file and every file was read without error, else 0."+every,
+		nil, nil)
+	c.bytesRead = prometheus.NewDesc(prometheus.BuildFQName(namespace, "audit_log", "read_bytes_total"),
+		"Bytes read from the Workbench session audit logs since the exporter started.",
+		nil, nil)
+	return c, nil
+}
+
+// WindowLabel formats a window as its label value: "30d" for whole days,
+// else whole hours ("12h"), minutes ("90m") or seconds ("45s").
+func WindowLabel(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	default:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+}
+
+// ParseWindows parses a comma-separated list of windows in Prometheus
+// duration syntax, e.g. "30d,90d,365d", for a command-line flag.
+func ParseWindows(s string) ([]time.Duration, error) {
+	var ws []time.Duration
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		d, err := model.ParseDuration(f)
+		if err != nil {
+			return nil, fmt.Errorf("workbench: window %q: %w", f, err)
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("workbench: window %q is not positive", f)
+		}
+		ws = append(ws, time.Duration(d))
+	}
+	if len(ws) == 0 {
+		return nil, fmt.Errorf("workbench: no window in %q", s)
+	}
+	return ws, nil
+}
+
+// Describe sends every metric description, the seat limit's included.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.namedUsers
+	ch <- c.events
+	ch <- c.oldest
+	ch <- c.parseErrors
+	ch <- c.seatsDesc
+	ch <- c.files
+	ch <- c.readSuccess
+	ch <- c.bytesRead
+}
+
+// Collect reads what was appended to the logs (at most once per
+// MinInterval) and sends the metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if !c.refreshed || now.Sub(c.lastRefresh) >= c.minInterval {
+		c.refresh(now)
+	}
+
+	nowMs := now.UnixMilli()
+	for _, w := range c.windows {
+		n := c.agg.namedUsers(nowMs - w.d.Milliseconds())
+		ch <- prometheus.MustNewConstMetric(c.namedUsers, prometheus.GaugeValue, float64(n), w.label)
+	}
+	names, counts := c.agg.typeCounts()
+	for i, t := range names {
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(counts[i]), t)
+	}
+	if c.agg.haveOldest {
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, float64(c.agg.oldest)/1e3)
+	}
+	ch <- prometheus.MustNewConstMetric(c.parseErrors, prometheus.CounterValue, float64(c.agg.parseErrors))
+	if c.seats > 0 {
+		ch <- prometheus.MustNewConstMetric(c.seatsDesc, prometheus.GaugeValue, float64(c.seats))
+	}
+	ch <- prometheus.MustNewConstMetric(c.files, prometheus.GaugeValue, float64(c.matched))
+	ch <- prometheus.MustNewConstMetric(c.readSuccess, prometheus.GaugeValue, boolFloat(c.readOK))
+	ch <- prometheus.MustNewConstMetric(c.bytesRead, prometheus.CounterValue, float64(c.agg.bytesRead))
+}
+
+// refresh reads the logs. c.mu is held.
+func (c *Collector) refresh(now time.Time) {
+	c.refreshed, c.lastRefresh = true, now
+	errsBefore := c.agg.parseErrors
+	res := c.tail.refresh(c.paths)
+	c.agg.bytesRead += uint64(res.bytesRead)
+	c.matched = res.matched
+	c.readOK = len(res.unmatched) == 0 && len(res.errs) == 0
+
+	if n := c.agg.parseErrors - errsBefore; n > 0 {
+		c.logger.Warn("skipped malformed Workbench audit log lines", "count", n)
+	}
+	var problem string
+	switch {
+	case len(res.errs) > 0:
+		problem = errors.Join(res.errs...).Error()
+	case len(res.unmatched) > 0:
+		problem = "no file matches " + strings.Join(res.unmatched, ", ")
+	}
+	if problem != c.lastProblem {
+		switch {
+		case len(res.errs) > 0:
+			c.logger.Warn("reading Workbench audit logs failed", "err", errors.Join(res.errs...))
+		case len(res.unmatched) > 0:
+			c.logger.Warn("no Workbench audit log file matches a configured path", "paths", strings.Join(res.unmatched, ", "))
+		default:
+			c.logger.Info("reading Workbench audit logs again", "files", res.matched)
+		}
+		c.lastProblem = problem
+	}
+
+	if c.agg.haveOldest && c.agg.oldest > now.Add(-c.largest).UnixMilli() &&
+		(!c.warned || c.warnedFor != c.agg.oldest) {
+		c.warned, c.warnedFor = true, c.agg.oldest
+		c.logger.Warn("Workbench audit log retention is shorter than the window: named users may be undercounted",
+			"oldest_event", time.UnixMilli(c.agg.oldest).UTC().Format(time.RFC3339),
+			"window", WindowLabel(c.largest))
+	}
+}
+
+// Close closes the audit log files held open. The Collector must not be
+// used afterwards.
+func (c *Collector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tail.close()
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,594 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package workbench
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+)
+
+const day = 24 * time.Hour
+
+// testNow is the fake "now" every test starts at.
+var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// tick moves the clock past MinInterval so the next Collect reads again.
+func (c *fakeClock) tick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(DefaultMinInterval)
+}
+
+// ago returns the epoch milliseconds of testNow minus d.
+func ago(d time.Duration) int64 { return testNow.Add(-d).UnixMilli() }
+
+func csvLine(pid int, user string, ts int64, typ string) string {
+	return fmt.Sprintf("%d, %s, %d, %s, \n", pid, user, ts, typ)
+}
+
+func jsonLine(pid int, user string, ts int64, typ string) string {
+	return fmt.Sprintf(`{"pid":%d,"username":%q,"timestamp":%d,"type":%q,"data":""}`+"\n", pid, user, ts, typ)
+}
+
+const csvHeader = "pid, username, timestamp, type, data\n"
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendFile(t *testing.T, path, content string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type testCollector struct {
+	*Collector
+	clock *fakeClock
+	logs  *bytes.Buffer
+}
+
+func newTestCollector(t *testing.T, cfg Config) *testCollector {
+	t.Helper()
+	clock := &fakeClock{t: testNow}
+	logs := &bytes.Buffer{}
+	cfg.Now = clock.now
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := NewCollector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &testCollector{Collector: c, clock: clock, logs: logs}
+}
+
+// values gathers the collector and returns "name{l="v",...}" → value.
+func values(t *testing.T, c prometheus.Collector) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]float64)
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, lp := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			key := mf.GetName()
+			if len(ls) > 0 {
+				key += "{" + strings.Join(ls, ",") + "}"
+			}
+			out[key] = metricValue(m)
+		}
+	}
+	return out
+}
+
+func metricValue(m *dto.Metric) float64 {
+	switch {
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	}
+	return -1
+}
+
+// expect checks selected series; a negative want means "absent".
+func expect(t *testing.T, got map[string]float64, want map[string]float64) {
+	t.Helper()
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, ok := got[k]
+		switch {
+		case want[k] < 0 && ok:
+			t.Errorf("%s = %v, want absent", k, v)
+		case want[k] >= 0 && !ok:
+			t.Errorf("%s absent, want %v", k, want[k])
+		case want[k] >= 0 && v != want[k]:
+			t.Errorf("%s = %v, want %v", k, v, want[k])
+		}
+	}
+}
+
+func named(w string) string { return `posit_workbench_named_users{window="` + w + `"}` }
+func events(typ string) string {
+	return `posit_workbench_audit_events_total{type="` + typ + `"}`
+}
+
+const (
+	parseErrors = "posit_workbench_audit_log_parse_errors_total"
+	filesGauge  = "posit_workbench_audit_log_files"
+	readSuccess = "posit_workbench_audit_log_read_success"
+	oldestGauge = "posit_workbench_audit_log_oldest_event_timestamp_seconds"
+)
+
+func TestNodesUnionedAcrossFormats(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "node1-r-sessions.csv"), csvHeader+
+		csvLine(100, "alice", ago(1*day), "auth_login")+
+		csvLine(101, "alice", ago(1*day), "session_start")+
+		csvLine(102, "bob", ago(40*day), "session_start")+
+		csvLine(102, "bob", ago(40*day), "session_exit"))
+	writeFile(t, filepath.Join(dir, "node2-r-sessions.jsonl"),
+		jsonLine(200, "alice", ago(2*day), "session_start")+
+			jsonLine(201, "carol", ago(100*day), "auth_login")+
+			jsonLine(202, "dave", ago(400*day), "session_start")+
+			jsonLine(203, "erin", ago(1*day), "auth_login_failed"))
+	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "node1-*.csv"), filepath.Join(dir, "node2-*")}})
+	expect(t, values(t, c), map[string]float64{
+		named("30d"):                         1, // alice (on both nodes, counted once)
+		named("90d"):                         2, // + bob
+		named("365d"):                        3, // + carol; dave is older; erin only failed to log in
+		events("session_start"):              4,
+		events("auth_login"):                 2,
+		events("auth_login_failed"):          1,
+		events("session_exit"):               1,
+		events("other"):                      0,
+		parseErrors:                          0,
+		filesGauge:                           2,
+		readSuccess:                          1,
+		oldestGauge:                          float64(ago(400*day)) / 1e3,
+		"posit_workbench_license_user_seats": -1,
+	})
+}
+
+func TestWindowEdges(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvHeader+
+		csvLine(1, "exactly30d", ago(30*day), "session_start")+
+		csvLine(2, "justOver30d", ago(30*day)-1, "session_start")+
+		csvLine(3, "exactly365d", ago(365*day), "auth_login")+
+		csvLine(4, "justOver365d", ago(365*day)-1, "auth_login")+
+		csvLine(5, "future", ago(-time.Hour), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{
+		named("30d"):  2, // exactly30d, future
+		named("90d"):  3, // + justOver30d
+		named("365d"): 4, // + exactly365d
+	})
+}
+
+func TestLastSeenIsTheNewestEvent(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	// Out of order (two nodes' lines merged): the newest start wins.
+	writeFile(t, path, csvLine(1, "alice", ago(10*day), "session_start")+
+		csvLine(1, "alice", ago(200*day), "session_start")+
+		csvLine(1, "bob", ago(200*day), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{named("30d"): 1, named("365d"): 2})
+}
+
+func TestPIDReuse(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	// pid 777 serves alice, then bob; exits carry no meaning for the count.
+	writeFile(t, path, csvHeader+
+		csvLine(777, "alice", ago(50*day), "session_start")+
+		csvLine(777, "alice", ago(50*day)+1000, "session_exit")+
+		csvLine(777, "bob", ago(5*day), "session_start")+
+		csvLine(777, "alice", ago(1*day), "session_exit"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{
+		named("30d"):           1, // bob only: alice's later exit on a reused pid is not a start
+		named("90d"):           2,
+		events("session_exit"): 2,
+	})
+}
+
+func TestIncrementalReadsAndPartialLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	full := csvLine(2, "bob", ago(1*day), "session_start")
+	writeFile(t, path, csvHeader+csvLine(1, "alice", ago(1*day), "session_start")+full[:9])
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{named("30d"): 1, parseErrors: 0, events("session_start"): 1})
+
+	// Completed, but the next scrape comes before MinInterval: not read yet.
+	appendFile(t, path, full[9:])
+	expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
+
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0, events("session_start"): 2})
+
+	// Only appended bytes are read: counters do not double.
+	c.clock.tick()
+	appendFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
+	expect(t, values(t, c), map[string]float64{
+		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1,
+		"posit_workbench_audit_log_read_bytes_total": float64(fileSize(t, path)),
+	})
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func TestRotation(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pattern string // relative to the temp dir
+		files   float64
+	}{
+		{"rotated name still matches", "r-sessions.csv*", 2},
+		{"rotated name no longer matches", "r-sessions.csv", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "r-sessions.csv")
+			writeFile(t, path, csvHeader+csvLine(1, "alice", ago(1*day), "session_start"))
+			c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, tc.pattern)}})
+			expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
+
+			// Rotate: rename, the writer still appends to its open file,
+			// then a new file appears at the old name.
+			if err := os.Rename(path, path+".1"); err != nil {
+				t.Fatal(err)
+			}
+			appendFile(t, path+".1", csvLine(2, "bob", ago(1*day), "session_start"))
+			writeFile(t, path, csvHeader+csvLine(3, "carol", ago(1*day), "session_start"))
+			c.clock.tick()
+			expect(t, values(t, c), map[string]float64{
+				named("30d"): 3, events("session_start"): 3, filesGauge: tc.files, readSuccess: 1, parseErrors: 0,
+			})
+
+			// Nothing new: counts stay; an unmatched old file is closed.
+			c.clock.tick()
+			expect(t, values(t, c), map[string]float64{named("30d"): 3, events("session_start"): 3})
+			if got := len(c.tail.files); got != int(tc.files) {
+				t.Errorf("%d files open, want %v", got, tc.files)
+			}
+		})
+	}
+}
+
+func TestDeletedFileIsDrainedAndClosed(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{named("30d"): 1})
+	// Appended and then deleted before the next read; its last line has no
+	// newline and is parsed when the file is closed.
+	appendFile(t, path, strings.TrimSuffix(csvLine(2, "bob", ago(1*day), "session_start"), "\n"))
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{named("30d"): 1, filesGauge: 0, readSuccess: 0})
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0})
+	if got := len(c.tail.files); got != 0 {
+		t.Errorf("%d files open, want 0", got)
+	}
+}
+
+func TestTruncation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvHeader+
+		csvLine(1, "alice", ago(1*day), "session_start")+
+		csvLine(2, "bob", ago(1*day), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{named("30d"): 2, events("session_start"): 2})
+
+	// copytruncate: same file, shorter content.
+	writeFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{
+		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1, parseErrors: 0, filesGauge: 1,
+	})
+	if !strings.Contains(c.logs.String(), "truncated") {
+		t.Errorf("truncation not logged; logs:\n%s", c.logs)
+	}
+}
+
+func TestMalformedLinesAndUnknownTypes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvHeader+
+		"garbage\n"+
+		"1, alice, yesterday, session_start, \n"+
+		`{"pid":1,"username":"x"`+"\n"+
+		"\n"+
+		csvLine(1, "alice", ago(1*day), "session_file_upload")+
+		csvLine(1, "alice", ago(1*day), "weird type!")+
+		csvHeader+
+		csvLine(2, "bob", ago(1*day), "session_start")+
+		strings.Repeat("x", maxLineBytes+10)+"\n"+
+		csvLine(3, "carol", ago(1*day), "auth_login"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{
+		parseErrors:                   4,
+		events("session_file_upload"): 1,
+		events("other"):               1,
+		events("session_start"):       1,
+		events("auth_login"):          1,
+		named("30d"):                  2, // bob and carol; alice had no start or login
+		readSuccess:                   1,
+	})
+	if !strings.Contains(c.logs.String(), "skipped malformed Workbench audit log lines") {
+		t.Errorf("malformed lines not logged; logs:\n%s", c.logs)
+	}
+	if strings.Contains(c.logs.String(), "alice") {
+		t.Errorf("a username reached the logs:\n%s", c.logs)
+	}
+}
+
+func TestOverlongPartialLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, strings.Repeat("y", maxLineBytes-5))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{parseErrors: 0})
+	appendFile(t, path, strings.Repeat("y", 10))
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{parseErrors: 1})
+	appendFile(t, path, strings.Repeat("y", 10)+"\n"+csvLine(1, "alice", ago(1*day), "session_start"))
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{parseErrors: 1, named("30d"): 1})
+}
+
+func TestTypeCap(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	var b strings.Builder
+	for i := range 60 {
+		b.WriteString(csvLine(1, "alice", ago(1*day), fmt.Sprintf("custom_%02d", i)))
+	}
+	writeFile(t, path, b.String())
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	got := values(t, c)
+	n := 0
+	for k := range got {
+		if strings.HasPrefix(k, "posit_workbench_audit_events_total{") {
+			n++
+		}
+	}
+	custom := maxTypes - len(knownTypes)
+	if want := maxTypes + 1; n != want {
+		t.Errorf("%d type series, want %d", n, want)
+	}
+	expect(t, got, map[string]float64{
+		events("custom_00"):                          1,
+		events(fmt.Sprintf("custom_%02d", custom-1)): 1,
+		events(fmt.Sprintf("custom_%02d", custom)):   -1,
+		events("other"):                              float64(60 - custom),
+	})
+}
+
+func TestReadSuccess(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.csv")
+	writeFile(t, a, csvLine(1, "alice", ago(1*day), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{a, filepath.Join(dir, "node2", "*.csv")}})
+	// One path matches nothing: counts still come from the other, but the
+	// read is not a success.
+	expect(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 1, named("30d"): 1})
+	if !strings.Contains(c.logs.String(), "no Workbench audit log file matches") {
+		t.Errorf("unmatched path not logged; logs:\n%s", c.logs)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "node2"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "node2", "r-sessions.csv"), csvLine(1, "bob", ago(1*day), "session_start"))
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{readSuccess: 1, filesGauge: 2, named("30d"): 2})
+}
+
+func TestDirectoryIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	c := newTestCollector(t, Config{Paths: []string{dir}})
+	expect(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 0, named("30d"): 0, oldestGauge: -1})
+}
+
+func TestRetentionWarning(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvLine(1, "alice", ago(10*day), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	const msg = "retention is shorter than the window"
+	values(t, c)
+	if n := strings.Count(c.logs.String(), msg); n != 1 {
+		t.Fatalf("retention warning logged %d times, want 1; logs:\n%s", n, c.logs)
+	}
+	c.clock.tick()
+	appendFile(t, path, csvLine(1, "bob", ago(1*day), "session_start"))
+	values(t, c)
+	if n := strings.Count(c.logs.String(), msg); n != 1 {
+		t.Fatalf("retention warning repeated without change: %d; logs:\n%s", n, c.logs)
+	}
+	// An older event moves the oldest timestamp: warn again with it.
+	c.clock.tick()
+	appendFile(t, path, csvLine(1, "carol", ago(100*day), "session_start"))
+	values(t, c)
+	if n := strings.Count(c.logs.String(), msg); n != 2 {
+		t.Fatalf("retention warning logged %d times after a change, want 2; logs:\n%s", n, c.logs)
+	}
+	// Once the log reaches back past the largest window, no more warnings.
+	c.clock.tick()
+	appendFile(t, path, csvLine(1, "dave", ago(400*day), "session_start"))
+	values(t, c)
+	if n := strings.Count(c.logs.String(), msg); n != 2 {
+		t.Fatalf("retention warning logged although the log covers the window; logs:\n%s", c.logs)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "node1.csv"), csvHeader+
+		csvLine(10, "alice", ago(1*day), "auth_login")+
+		csvLine(11, "alice", ago(1*day), "session_start")+
+		csvLine(11, "alice", ago(1*day)+60_000, "session_quit")+
+		csvLine(12, "bob", ago(60*day), "session_start")+
+		"not a line\n")
+	writeFile(t, filepath.Join(dir, "node2.jsonl"),
+		jsonLine(20, "carol", ago(200*day), "auth_login")+
+			jsonLine(21, "alice", ago(3*day), "session_file_upload"))
+	c := newTestCollector(t, Config{
+		Paths:   []string{filepath.Join(dir, "node*")},
+		Windows: []time.Duration{30 * day, 90 * day, 365 * day},
+		Seats:   25,
+	})
+	f, err := os.Open(filepath.Join("testdata", "golden.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// ago(200 days) = 2025-11-13T12:00:00Z = 1763035200 s.
+	if err := testutil.CollectAndCompare(c, f); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestNewCollectorValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no paths", Config{}, "no audit log path"},
+		{"empty path", Config{Paths: []string{" "}}, "empty audit log path"},
+		{"bad glob", Config{Paths: []string{"/var/lib/[audit"}}, `"/var/lib/[audit" is not a valid glob`},
+		{"zero window", Config{Paths: []string{"x"}, Windows: []time.Duration{0}}, "not positive"},
+		{"duplicate window", Config{Paths: []string{"x"}, Windows: []time.Duration{30 * day, 720 * time.Hour}}, "30d given twice"},
+		{"negative seats", Config{Paths: []string{"x"}, Seats: -1}, "negative"},
+		{"negative interval", Config{Paths: []string{"x"}, MinInterval: -time.Second}, "negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewCollector(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewCollector() error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseWindows(t *testing.T) {
+	ws, err := ParseWindows(" 30d, 90d,365d ,12h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Duration{30 * day, 90 * day, 365 * day, 12 * time.Hour}
+	if fmt.Sprint(ws) != fmt.Sprint(want) {
+		t.Errorf("ParseWindows() = %v, want %v", ws, want)
+	}
+	for _, bad := range []string{"", ",", "30x", "0d", "-1d"} {
+		if _, err := ParseWindows(bad); err == nil {
+			t.Errorf("ParseWindows(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestWindowLabel(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		30 * day: "30d", 365 * day: "365d", 12 * time.Hour: "12h", 90 * time.Minute: "90m", 45 * time.Second: "45s",
+	} {
+		if got := WindowLabel(d); got != want {
+			t.Errorf("WindowLabel(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestConcurrentScrapes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				c.clock.tick()
+			}
+			if _, err := reg.Gather(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
+}

@@ -1,0 +1,255 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package workbench
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+)
+
+// event is one parsed audit log line. username and typ may alias the line's
+// bytes: copy them before the line's buffer is reused.
+type event struct {
+	pid       int64
+	username  []byte
+	timestamp int64 // milliseconds since the Unix epoch
+	typ       []byte
+}
+
+// lineKind says what a line was.
+type lineKind int
+
+const (
+	lineEvent  lineKind = iota // a valid event
+	lineBlank                  // empty or only blanks: ignored
+	lineHeader                 // the CSV header: ignored
+)
+
+var (
+	errFieldCount = errors.New("fewer than 4 fields")
+	errQuote      = errors.New("unterminated or misplaced quote")
+	errPID        = errors.New("pid is not a decimal integer")
+	errTimestamp  = errors.New("timestamp is not a decimal integer")
+	errUsername   = errors.New("username is empty")
+	errType       = errors.New("type is empty")
+	errJSON       = errors.New("invalid JSON object")
+)
+
+// parseLine parses one line without its newline, in either format: JSON when
+// the first non-blank byte is '{', CSV otherwise.
+func parseLine(line []byte) (event, lineKind, error) {
+	s := trimBlanks(line)
+	if len(s) == 0 {
+		return event{}, lineBlank, nil
+	}
+	if s[0] == '{' {
+		ev, err := parseJSONLine(s)
+		return ev, lineEvent, err
+	}
+	return parseCSVLine(s)
+}
+
+// parseCSVLine parses a CSV line: "pid, username, timestamp, type, data".
+// It splits on the first four commas only, so data may hold anything. Any of
+// the first four fields may be double-quoted ("" escapes a quote); blanks
+// around fields are ignored. A missing data field is allowed. The header line
+// is reported as lineHeader.
+func parseCSVLine(line []byte) (event, lineKind, error) {
+	var f [4][]byte
+	rest := line
+	for i := range f {
+		field, r, ok, err := nextCSVField(rest)
+		if err != nil {
+			return event{}, lineEvent, err
+		}
+		if !ok && i < 3 {
+			return event{}, lineEvent, errFieldCount
+		}
+		f[i], rest = field, r
+		if !ok {
+			break // four fields and no data
+		}
+	}
+	if isHeader(f) {
+		return event{}, lineHeader, nil
+	}
+	var ev event
+	var ok bool
+	if ev.pid, ok = parseDecimal(f[0]); !ok {
+		return event{}, lineEvent, errPID
+	}
+	if ev.timestamp, ok = parseDecimal(f[2]); !ok {
+		return event{}, lineEvent, errTimestamp
+	}
+	if ev.username = f[1]; len(ev.username) == 0 {
+		return event{}, lineEvent, errUsername
+	}
+	if ev.typ = f[3]; len(ev.typ) == 0 {
+		return event{}, lineEvent, errType
+	}
+	return ev, lineEvent, nil
+}
+
+// nextCSVField returns the next field of s with surrounding blanks removed
+// and quotes undone, and what follows its comma. sep is false when the field
+// runs to the end of s (no comma followed it).
+func nextCSVField(s []byte) (field, rest []byte, sep bool, err error) {
+	s = trimLeftBlanks(s)
+	if len(s) > 0 && s[0] == '"' {
+		// Quoted field: find the closing quote, skipping "" escapes.
+		var unq []byte
+		i := 1
+		for {
+			j := bytes.IndexByte(s[i:], '"')
+			if j < 0 {
+				return nil, nil, false, errQuote
+			}
+			j += i
+			if j+1 < len(s) && s[j+1] == '"' {
+				unq = append(unq, s[i:j+1]...)
+				i = j + 2
+				continue
+			}
+			if unq != nil {
+				field = append(unq, s[i:j]...)
+			} else {
+				field = s[i:j]
+			}
+			s = trimLeftBlanks(s[j+1:])
+			break
+		}
+		if len(s) == 0 {
+			return field, nil, false, nil
+		}
+		if s[0] != ',' {
+			return nil, nil, false, errQuote
+		}
+		return field, s[1:], true, nil
+	}
+	i := bytes.IndexByte(s, ',')
+	if i < 0 {
+		field, sep = trimBlanks(s), false
+	} else {
+		field, rest, sep = trimBlanks(s[:i]), s[i+1:], true
+	}
+	if bytes.IndexByte(field, '"') >= 0 {
+		return nil, nil, false, errQuote
+	}
+	return field, rest, sep, nil
+}
+
+func isHeader(f [4][]byte) bool {
+	return string(f[0]) == "pid" && string(f[1]) == "username" &&
+		string(f[2]) == "timestamp" && string(f[3]) == "type"
+}
+
+// jsonEvent is one NDJSON line. pid and timestamp are numbers in practice but
+// strings holding digits are accepted too.
+type jsonEvent struct {
+	PID       json.RawMessage `json:"pid"`
+	Username  *string         `json:"username"`
+	Timestamp json.RawMessage `json:"timestamp"`
+	Type      *string         `json:"type"`
+}
+
+// parseJSONLine parses a newline-delimited JSON line with the keys pid,
+// username, timestamp, type (and data, which is ignored).
+func parseJSONLine(line []byte) (event, error) {
+	var j jsonEvent
+	if err := json.Unmarshal(line, &j); err != nil {
+		return event{}, errJSON
+	}
+	var ev event
+	var ok bool
+	if ev.pid, ok = jsonInt(j.PID); !ok {
+		return event{}, errPID
+	}
+	if ev.timestamp, ok = jsonInt(j.Timestamp); !ok {
+		return event{}, errTimestamp
+	}
+	if j.Username == nil || len(trimBlanks([]byte(*j.Username))) == 0 {
+		return event{}, errUsername
+	}
+	ev.username = trimBlanks([]byte(*j.Username))
+	if j.Type == nil || len(trimBlanks([]byte(*j.Type))) == 0 {
+		return event{}, errType
+	}
+	ev.typ = trimBlanks([]byte(*j.Type))
+	return ev, nil
+}
+
+// jsonInt reads an integer from a JSON number or a string holding one. A
+// number written with a fraction or exponent is accepted when it is integral.
+func jsonInt(raw json.RawMessage) (int64, bool) {
+	raw = trimBlanks(raw)
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		return parseDecimal(trimBlanks(raw[1 : len(raw)-1]))
+	}
+	if v, ok := parseDecimal(raw); ok {
+		return v, true
+	}
+	if len(raw) == 0 || raw[0] == 'n' || raw[0] == 't' || raw[0] == 'f' || raw[0] == '[' || raw[0] == '{' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != math.Trunc(f) || f < 0 || f >= 1<<63 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// parseDecimal parses a non-empty run of ASCII digits that fits in an int64.
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if v > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
+
+func trimLeftBlanks(b []byte) []byte {
+	for len(b) > 0 && isBlank(b[0]) {
+		b = b[1:]
+	}
+	return b
+}
+
+func trimBlanks(b []byte) []byte {
+	b = trimLeftBlanks(b)
+	for len(b) > 0 && isBlank(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// typeLabel reports whether an event type may be used as a label value as it
+// is: 1 to 64 bytes of ASCII letters, digits, '_', '.' or '-'.
+func typeLabel(t []byte) bool {
+	if len(t) == 0 || len(t) > 64 {
+		return false
+	}
+	for _, c := range t {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
