@@ -56,7 +56,7 @@ func parseLine(line []byte) (event, lineKind, error) {
 // parseCSVLine parses a CSV line: "pid, username, timestamp, type, data".
 // It splits on the first four commas only, so data may hold anything. Any of
 // the first four fields may be double-quoted ("" escapes a quote); blanks
-// around fields are ignored. A missing data field is allowed. The header line
+// around fields, and inside the quotes, are ignored. A missing data field is allowed. The header line
 // is reported as lineHeader.
 func parseCSVLine(line []byte) (event, lineKind, error) {
 	var f [4][]byte
@@ -119,6 +119,7 @@ func nextCSVField(s []byte) (field, rest []byte, sep bool, err error) {
 			} else {
 				field = s[i:j]
 			}
+			field = trimBlanks(field) // as for unquoted fields and JSON
 			s = trimLeftBlanks(s[j+1:])
 			break
 		}
@@ -159,6 +160,14 @@ type jsonEvent struct {
 // parseJSONLine parses a newline-delimited JSON line with the keys pid,
 // username, timestamp, type (and data, which is ignored).
 func parseJSONLine(line []byte) (event, error) {
+	if ev, ok := parseJSONFast(line); ok {
+		return ev, nil
+	}
+	return parseJSONSlow(line)
+}
+
+// parseJSONSlow parses a line with encoding/json.
+func parseJSONSlow(line []byte) (event, error) {
 	var j jsonEvent
 	if err := json.Unmarshal(line, &j); err != nil {
 		return event{}, errJSON
@@ -252,4 +261,106 @@ func typeLabel(t []byte) bool {
 		}
 	}
 	return true
+}
+
+// parseJSONFast parses the line shape Workbench writes without allocating: a
+// flat object whose keys are exactly pid, username, timestamp, type and data,
+// whose strings are printable ASCII without escapes, and whose numbers are
+// plain integers. For anything else (including every invalid line) ok is
+// false and the caller falls back to encoding/json, which has the last word.
+func parseJSONFast(line []byte) (ev event, ok bool) {
+	s := trimBlanks(line)
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return event{}, false
+	}
+	s = s[1 : len(s)-1]
+	var pid, ts, user, typ []byte
+	for {
+		s = trimLeftBlanks(s)
+		key, rest, ok := jsonSimpleString(s)
+		if !ok {
+			return event{}, false
+		}
+		s = trimLeftBlanks(rest)
+		if len(s) == 0 || s[0] != ':' {
+			return event{}, false
+		}
+		s = trimLeftBlanks(s[1:])
+		var val []byte
+		isString := len(s) > 0 && s[0] == '"'
+		if isString {
+			v, rest, ok := jsonSimpleString(s)
+			if !ok {
+				return event{}, false
+			}
+			val, s = v, rest
+		} else {
+			i := 0
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				i++
+			}
+			if i == 0 || (s[0] == '0' && i > 1) {
+				return event{}, false
+			}
+			val, s = s[:i], s[i:]
+		}
+		switch string(key) {
+		case "pid":
+			pid = val
+		case "timestamp":
+			ts = val
+		case "username":
+			if !isString {
+				return event{}, false
+			}
+			user = val
+		case "type":
+			if !isString {
+				return event{}, false
+			}
+			typ = val
+		case "data":
+		default:
+			return event{}, false
+		}
+		s = trimLeftBlanks(s)
+		if len(s) == 0 {
+			break
+		}
+		if s[0] != ',' {
+			return event{}, false
+		}
+		s = s[1:]
+	}
+	if pid == nil || ts == nil || user == nil || typ == nil {
+		return event{}, false
+	}
+	if ev.pid, ok = parseDecimal(trimBlanks(pid)); !ok {
+		return event{}, false
+	}
+	if ev.timestamp, ok = parseDecimal(trimBlanks(ts)); !ok {
+		return event{}, false
+	}
+	ev.username, ev.typ = trimBlanks(user), trimBlanks(typ)
+	if len(ev.username) == 0 || len(ev.typ) == 0 {
+		return event{}, false
+	}
+	return ev, true
+}
+
+// jsonSimpleString reads a JSON string at the start of s that holds only
+// printable ASCII and no escapes, returning its contents and what follows.
+func jsonSimpleString(s []byte) (str, rest []byte, ok bool) {
+	if len(s) == 0 || s[0] != '"' {
+		return nil, nil, false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[1:i], s[i+1:], true
+		case c == '\\' || c < 0x20 || c >= 0x7f:
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
 }

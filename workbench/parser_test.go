@@ -171,11 +171,23 @@ func FuzzParseJSONLine(f *testing.F) {
 		`{"pid":1,"username":null,"timestamp":1,"type":"auth_login"}`,
 		`{"pid":1,"username":"bob","timestamp":1,"type":"auth_lo`,
 		`{}`,
+		`{ "pid" : 1 , "username" : "b\\u00e9" , "timestamp" : 1 , "type" : "t" , "data" : "x" }`,
+		`{"PID":1,"username":"b","timestamp":1,"type":"t"}`,
+		`{"pid":1,"username":"b","timestamp":1,"type":"t","username":"c"}`,
+		`{"pid":01,"username":"b","timestamp":1,"type":"t"}`,
 		`{"pid":1e400,"username":"b","timestamp":-0,"type":"t"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
+		// The fast path never disagrees with encoding/json.
+		if fast, ok := parseJSONFast(line); ok {
+			slow, err := parseJSONSlow(line)
+			if err != nil {
+				t.Fatalf("fast path accepted %q, encoding/json says %v", line, err)
+			}
+			assertEvent(t, fast, slow)
+		}
 		ev, err := parseJSONLine(line)
 		if err != nil {
 			return
