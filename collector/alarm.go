@@ -1,0 +1,82 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+)
+
+// alarm logs a failure when it starts or changes, and its recovery, rather
+// than once per scrape: an expired key would otherwise fill the log every
+// scrape interval. Failures that hit every collector alike (a rejected key,
+// Connect unreachable) are reported once, not once per collector.
+type alarm struct {
+	mu   sync.Mutex
+	last map[string]string // key → fingerprint of the failure
+}
+
+func newAlarm() *alarm { return &alarm{last: map[string]string{}} }
+
+type namedErr struct {
+	name string
+	err  error
+}
+
+// scrape takes every failure of one scrape; keys absent now have recovered.
+func (a *alarm) scrape(logger *slog.Logger, failures []namedErr) {
+	current := map[string]string{}
+	first := map[string]namedErr{}
+	for _, f := range failures {
+		key, fp := classify(f.name, f.err)
+		if _, ok := current[key]; !ok {
+			current[key], first[key] = fp, f
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for key, fp := range current {
+		if a.last[key] == fp {
+			logger.Debug("Connect API still failing", "problem", key, "err", first[key].err)
+			continue
+		}
+		f := first[key]
+		switch key {
+		case "auth":
+			logger.Error("Connect rejected the API key: check that it is valid, not expired, and an administrator's",
+				"collector", f.name, "err", f.err)
+		case "unreachable":
+			logger.Error("Cannot reach Connect", "collector", f.name, "err", f.err)
+		default:
+			logger.Warn("Collector failed", "collector", f.name, "err", f.err)
+		}
+	}
+	for key := range a.last {
+		if _, ok := current[key]; !ok {
+			logger.Info("Recovered", "problem", key)
+		}
+	}
+	a.last = current
+}
+
+// classify groups a failure under a key, with a fingerprint that stays the
+// same while the failure does.
+func classify(name string, err error) (key, fingerprint string) {
+	var ae *connectapi.APIError
+	switch {
+	case connectapi.IsAuthError(err) && errors.As(err, &ae):
+		return "auth", fmt.Sprintf("%d/%d", ae.StatusCode, ae.Code)
+	case connectapi.IsUnreachable(err):
+		return "unreachable", "unreachable"
+	}
+	var be *connectapi.BackoffError
+	if errors.As(err, &be) {
+		err = be.Last
+	}
+	return name, err.Error()
+}

@@ -1,0 +1,391 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package collector
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+)
+
+const testKey = "collector-test-key-0123456789"
+
+var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// scraped are the metrics the golden file pins; durations vary by run.
+var scraped = []string{
+	"posit_connect_up", "posit_connect_scrape_collector_success", "posit_connect_version_info",
+	"posit_connect_license_user_seats", "posit_connect_license_named_users", "posit_connect_license_expiry_timestamp_seconds",
+	"posit_connect_users", "posit_connect_users_active", "posit_connect_groups", "posit_connect_content", "posit_connect_content_info",
+}
+
+// fixtureServer serves collector/testdata like a small Connect server.
+func fixtureServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	files := map[string]string{
+		"/__api__/server_settings": "server_settings.json",
+		"/__api__/v1/users":        "users.json",
+		"/__api__/v1/groups":       "groups.json",
+		"/__api__/v1/content":      "content.json",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := files[r.URL.Path]
+		if !ok || r.Header.Get("Authorization") != "Key "+testKey {
+			http.NotFound(w, r)
+			return
+		}
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Error(err)
+		}
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type testSetup struct {
+	src      *Source
+	exporter *Exporter
+	logs     *syncBuffer
+}
+
+func newTestExporter(t *testing.T, url, key string, ttl time.Duration, now func() time.Time) *testSetup {
+	t.Helper()
+	client, err := connectapi.NewClient(url, connectapi.WithAPIKey(connectapi.StaticKey(key)),
+		connectapi.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	windows, err := ParseWindows("30d,90d,365d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	src := &Source{
+		Client:        client,
+		Cache:         connectapi.NewCache(connectapi.CacheConfig{DefaultTTL: ttl, FetchTimeout: 5 * time.Second}),
+		ActiveWindows: windows, Now: now, Logger: logger,
+	}
+	updaters := []NamedUpdater{
+		{"server", NewServerCollector(src)}, {"users", NewUsersCollector(src)},
+		{"groups", NewGroupsCollector(src)}, {"content", NewContentCollector(src)},
+	}
+	return &testSetup{src: src, exporter: NewExporter(src, updaters, logger), logs: logs}
+}
+
+func TestGoldenScrape(t *testing.T) {
+	srv := fixtureServer(t)
+	s := newTestExporter(t, srv.URL, testKey, time.Minute, func() time.Time { return testNow })
+	golden, err := os.Open("testdata/scrape.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer golden.Close()
+	c := s.exporter.Scrape(context.Background())
+	if err := testutil.CollectAndCompare(c, golden, scraped...); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestSeatsOverrideAndUnlimitedLicence(t *testing.T) {
+	srv := fixtureServer(t)
+	s := newTestExporter(t, srv.URL, testKey, time.Minute, func() time.Time { return testNow })
+	s.src.SeatsOverride = 200
+	want := "# HELP posit_connect_license_user_seats Named-user seat limit of the licence, or --connect.license-seats when set; absent when the licence enforces no limit. Cached for up to --connect.cache-ttl.server-settings.\n" +
+		"# TYPE posit_connect_license_user_seats gauge\nposit_connect_license_user_seats 200\n"
+	if err := testutil.CollectAndCompare(s.exporter.Scrape(context.Background()), strings.NewReader(want), "posit_connect_license_user_seats"); err != nil {
+		t.Error(err)
+	}
+	if seats, ok := (&Source{}).seats(0); ok {
+		t.Errorf("a licence with users=0 enforces no limit, got seats %d", seats)
+	}
+}
+
+// newSim starts a simulated Connect server on loopback.
+func newSim(t *testing.T, cfg connecttest.Config) *connecttest.Server {
+	t.Helper()
+	cfg.APIKey = testKey
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return testNow }
+	}
+	sim := connecttest.New(cfg)
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	return sim
+}
+
+func gather(t *testing.T, c prometheus.Collector) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			key := mf.GetName()
+			if len(labels) > 0 {
+				key += "{" + strings.Join(labels, ",") + "}"
+			}
+			out[key] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+func TestMatchesSimulatorTruth(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 7, Users: 1234, Content: 90, Groups: 17, Version: "2026.01.0",
+		LicenseSeats: 1500, LicenseExpiry: testNow.Add(90 * 24 * time.Hour), LicenseStyle: connecttest.LicenseStrings})
+	s := newTestExporter(t, sim.URL(), testKey, time.Minute, func() time.Time { return testNow })
+	got := gather(t, s.exporter.Scrape(context.Background()))
+	truth := sim.Truth()
+	check := func(key string, want int) {
+		t.Helper()
+		if got[key] != float64(want) {
+			t.Errorf("%s = %v, want %d", key, got[key], want)
+		}
+	}
+	check("posit_connect_up", 1)
+	check("posit_connect_license_named_users", truth.NamedUsers)
+	check("posit_connect_license_user_seats", truth.Seats)
+	check("posit_connect_groups", truth.Groups)
+	check("posit_connect_version_info{version=2026.01.0}", 1)
+	if got["posit_connect_license_expiry_timestamp_seconds"] != float64(truth.Expiry.UnixMilli())/1000 {
+		t.Errorf("expiry %v, want %v", got["posit_connect_license_expiry_timestamp_seconds"], truth.Expiry)
+	}
+	for k, n := range truth.Users {
+		check("posit_connect_users{locked="+boolString(k.Locked)+",role="+k.Role+"}", n)
+	}
+	for k, n := range truth.ActiveUsers {
+		if k.Days == 30 || k.Days == 90 || k.Days == 365 {
+			check("posit_connect_users_active{role="+k.Role+",window="+itoa(k.Days)+"d}", n)
+		}
+	}
+	contentTotal := 0
+	for k, n := range truth.Content {
+		check("posit_connect_content{access_type="+k.AccessType+",app_mode="+k.AppMode+"}", n)
+		contentTotal += n
+	}
+	infos := 0
+	for k := range got {
+		if strings.HasPrefix(k, "posit_connect_content_info{") {
+			infos++
+		}
+	}
+	if infos != contentTotal {
+		t.Errorf("%d content_info series, want %d", infos, contentTotal)
+	}
+	if strings.Contains(s.logs.String(), "disagree") {
+		t.Errorf("cross-check against /v1/metrics/users/active disagreed:\n%s", s.logs.String())
+	}
+}
+
+func TestConcurrentColdScrapesShareOneFetch(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 3, Users: 1200, Content: 30, Groups: 5, Version: "2026.01.0", LicenseSeats: 2000})
+	s := newTestExporter(t, sim.URL(), testKey, time.Minute, func() time.Time { return testNow })
+	sim.ResetRequests()
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			got := gather(t, s.exporter.Scrape(context.Background()))
+			if got["posit_connect_up"] != 1 {
+				t.Error("a concurrent scrape saw up 0")
+			}
+		})
+	}
+	wg.Wait()
+	for path, want := range map[string]int{
+		"/__api__/server_settings":           1,
+		"/__api__/v1/users":                  3, // 1200 users: three pages of 500, fetched once
+		"/__api__/v1/groups":                 1,
+		"/__api__/v1/content":                1,
+		"/__api__/v1/metrics/users/active":   1,
+		"/__api__/v1/instrumentation":        0,
+		"/__api__/v1/audit_logs":             0,
+		"/__api__/v1/system/hosts":           0,
+		"/__api__/v1/users/" + "not-a-guid": 0,
+	} {
+		if n := sim.Requests(path); n != want {
+			t.Errorf("%s: %d requests, want %d", path, n, want)
+		}
+	}
+}
+
+func TestConnectDownGivesUpZeroWithinTheDeadline(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 1, Users: 20, Content: 5})
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultDown})
+	s := newTestExporter(t, sim.URL(), testKey, time.Minute, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	got := gather(t, s.exporter.Scrape(ctx))
+	if ctx.Err() != nil {
+		t.Error("the scrape outlived its deadline")
+	}
+	if got["posit_connect_up"] != 0 {
+		t.Errorf("up = %v, want 0", got["posit_connect_up"])
+	}
+	for k, v := range got {
+		if strings.HasPrefix(k, "posit_connect_scrape_collector_success") && v != 0 {
+			t.Errorf("%s = %v, want 0", k, v)
+		}
+		if strings.HasPrefix(k, "posit_connect_users") || strings.HasPrefix(k, "posit_connect_content") {
+			t.Errorf("a failed collector emitted %s", k)
+		}
+	}
+}
+
+func TestSlowConnectHitsTheScrapeDeadline(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 1, Users: 20, Content: 5})
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultSlow, Delay: 3 * time.Second})
+	s := newTestExporter(t, sim.URL(), testKey, time.Minute, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	got := gather(t, s.exporter.Scrape(ctx))
+	if got["posit_connect_up"] != 0 || got["posit_connect_scrape_collector_success{collector=users}"] != 0 {
+		t.Errorf("slow Connect: up %v users success %v", got["posit_connect_up"], got["posit_connect_scrape_collector_success{collector=users}"])
+	}
+}
+
+func TestUnauthorizedLogsOneClearLineWithoutTheKey(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 1, Users: 20, Content: 5})
+	s := newTestExporter(t, sim.URL(), "wrong-"+testKey, time.Minute, nil)
+	for range 3 {
+		got := gather(t, s.exporter.Scrape(context.Background()))
+		if got["posit_connect_up"] != 0 {
+			t.Fatalf("up = %v with a rejected key", got["posit_connect_up"])
+		}
+	}
+	logs := s.logs.String()
+	if strings.Contains(logs, testKey) {
+		t.Fatalf("the key leaked into the logs:\n%s", logs)
+	}
+	var errorLines []string
+	for line := range strings.SplitSeq(logs, "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+			errorLines = append(errorLines, line)
+		}
+	}
+	if len(errorLines) != 1 || !strings.Contains(errorLines[0], "rejected the API key") || !strings.Contains(errorLines[0], "401") {
+		t.Fatalf("want one clear error line about the key over three scrapes, got:\n%s", strings.Join(errorLines, "\n"))
+	}
+}
+
+func TestGroupsDisabledIsAnAnswer(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 1, Users: 20, Content: 5, Groups: 3})
+	sim.SetGroupsEnabled(false)
+	s := newTestExporter(t, sim.URL(), testKey, time.Minute, nil)
+	got := gather(t, s.exporter.Scrape(context.Background()))
+	if _, ok := got["posit_connect_groups"]; ok {
+		t.Error("groups series present with groups disabled")
+	}
+	if got["posit_connect_scrape_collector_success{collector=groups}"] != 1 || got["posit_connect_up"] != 1 {
+		t.Errorf("groups disabled: success %v up %v", got["posit_connect_scrape_collector_success{collector=groups}"], got["posit_connect_up"])
+	}
+	if n := sim.Requests("/__api__/v1/groups"); n != 0 {
+		t.Errorf("asked for groups %d times although the server said they are off", n)
+	}
+}
+
+func TestOneFailingCollectorLeavesTheOthers(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 1, Users: 20, Content: 5, Groups: 2})
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultTruncatedJSON, Path: "/__api__/v1/content"})
+	s := newTestExporter(t, sim.URL(), testKey, time.Minute, nil)
+	got := gather(t, s.exporter.Scrape(context.Background()))
+	if got["posit_connect_scrape_collector_success{collector=content}"] != 0 || got["posit_connect_scrape_collector_success{collector=users}"] != 1 {
+		t.Errorf("success: content %v users %v", got["posit_connect_scrape_collector_success{collector=content}"], got["posit_connect_scrape_collector_success{collector=users}"])
+	}
+	if got["posit_connect_up"] != 1 {
+		t.Error("a bad body on one endpoint is not Connect being down")
+	}
+	for k := range got {
+		if strings.HasPrefix(k, "posit_connect_content") {
+			t.Errorf("failed collector emitted %s", k)
+		}
+	}
+	sim.ClearFaults()
+	got = gather(t, s.exporter.Scrape(context.Background()))
+	if got["posit_connect_scrape_collector_success{collector=content}"] != 1 {
+		t.Error("the failure was cached")
+	}
+}
+
+func TestParseWindows(t *testing.T) {
+	ws, err := ParseWindows(" 30d, 12h,1y,2w ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, w := range ws {
+		labels = append(labels, w.Label)
+	}
+	if strings.Join(labels, ",") != "30d,12h,365d,14d" {
+		t.Errorf("labels %v", labels)
+	}
+	for _, bad := range []string{"", "30", "-1d", "30d,30d", "abc"} {
+		if _, err := ParseWindows(bad); err == nil {
+			t.Errorf("ParseWindows(%q) accepted", bad)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+

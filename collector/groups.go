@@ -1,0 +1,48 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package collector
+
+import (
+	"context"
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+)
+
+var groupsDesc = prometheus.NewDesc(namespace+"_groups",
+	"Groups on the server; absent when the server runs without groups. Cached for up to --connect.cache-ttl.groups.",
+	nil, nil)
+
+// GroupsCollector reports the number of groups.
+type GroupsCollector struct{ src *Source }
+
+// NewGroupsCollector returns the "groups" collector.
+func NewGroupsCollector(src *Source) *GroupsCollector { return &GroupsCollector{src: src} }
+
+// Describe implements Updater.
+func (c *GroupsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- groupsDesc
+}
+
+// Update implements Updater. A server without groups is an answer, not a
+// failure: the collector succeeds and emits nothing.
+func (c *GroupsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	settings, err := c.src.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := connectapi.Cached(ctx, c.src.Cache, ResourceGroups, func(ctx context.Context) (int, error) {
+		return c.src.Client.CountGroups(ctx, settings)
+	})
+	if errors.Is(err, connectapi.ErrGroupsDisabled) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(groupsDesc, prometheus.GaugeValue, float64(n))
+	return nil
+}

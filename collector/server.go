@@ -1,0 +1,62 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package collector
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	versionDesc = prometheus.NewDesc(namespace+"_version_info",
+		"Connect server version (always 1); absent when the server does not expose its version. Cached for up to --connect.cache-ttl.server-settings.",
+		[]string{"version"}, nil)
+	seatsDesc = prometheus.NewDesc(namespace+"_license_user_seats",
+		"Named-user seat limit of the licence, or --connect.license-seats when set; absent when the licence enforces no limit. Cached for up to --connect.cache-ttl.server-settings.",
+		nil, nil)
+	expiryDesc = prometheus.NewDesc(namespace+"_license_expiry_timestamp_seconds",
+		"When the licence expires, in seconds since the epoch; absent when it states no expiry. Cached for up to --connect.cache-ttl.server-settings.",
+		nil, nil)
+)
+
+// ServerCollector reports the server version and licence terms.
+type ServerCollector struct{ src *Source }
+
+// NewServerCollector returns the "server" collector.
+func NewServerCollector(src *Source) *ServerCollector { return &ServerCollector{src: src} }
+
+// Describe implements Updater.
+func (c *ServerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- versionDesc
+	ch <- seatsDesc
+	ch <- expiryDesc
+}
+
+// Update implements Updater.
+func (c *ServerCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	s, err := c.src.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Version != "" {
+		ch <- prometheus.MustNewConstMetric(versionDesc, prometheus.GaugeValue, 1, s.Version)
+	}
+	if seats, ok := c.src.seats(s.License.Seats); ok {
+		ch <- prometheus.MustNewConstMetric(seatsDesc, prometheus.GaugeValue, float64(seats))
+	}
+	if !s.License.Expiration.IsZero() {
+		ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(s.License.Expiration.UnixMilli())/1000)
+	}
+	return nil
+}
+
+// seats is the seat limit to report: the override, else the licence's
+// limit when it enforces one (0 means none).
+func (s *Source) seats(licensed int64) (int64, bool) {
+	if s.SeatsOverride > 0 {
+		return s.SeatsOverride, true
+	}
+	return licensed, licensed > 0
+}

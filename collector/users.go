@@ -1,0 +1,207 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+)
+
+var (
+	usersDesc = prometheus.NewDesc(namespace+"_users",
+		"User accounts by role and lock state. Cached for up to --connect.cache-ttl.users.",
+		[]string{"role", "locked"}, nil)
+	usersActiveDesc = prometheus.NewDesc(namespace+"_users_active",
+		"Unlocked users whose last activity is within the window. Cached for up to --connect.cache-ttl.users.",
+		[]string{"role", "window"}, nil)
+	namedUsersDesc = prometheus.NewDesc(namespace+"_license_named_users",
+		"Named users as the licence counts them: unlocked users active within the licence's user-activity-days. Cached for up to --connect.cache-ttl.users.",
+		nil, nil)
+)
+
+// knownRoles always get a series, zero or not, so that series do not come
+// and go with the data.
+var knownRoles = []string{connectapi.RoleAdministrator, connectapi.RolePublisher, connectapi.RoleViewer}
+
+// UserSummary is the users table folded into counts; it is what the cache
+// keeps, so memory does not grow with the number of users.
+type UserSummary struct {
+	// Accounts by role and lock state.
+	Accounts map[RoleLocked]int
+	// Active[window label][role] counts unlocked users active in the window.
+	Active map[string]map[string]int
+	// Named counts unlocked users active within the licence window.
+	Named int
+	// NamedKeys holds the identity of each named user when the source was
+	// asked to keep them (to count distinct users across servers).
+	NamedKeys map[string]struct{}
+	Fetched   time.Time
+}
+
+// RoleLocked keys accounts by role and lock state.
+type RoleLocked struct {
+	Role   string
+	Locked bool
+}
+
+// UserKeyFunc picks the identity used to match a user across servers; an
+// empty result leaves the user out of the cross-server union.
+type UserKeyFunc func(u *connectapi.User) string
+
+// Users walks every user page once and folds it into a UserSummary.
+func (s *Source) Users(ctx context.Context) (*UserSummary, error) {
+	settings, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	activityDays := settings.License.ActivityDays
+	return connectapi.Cached(ctx, s.Cache, ResourceUsers, func(ctx context.Context) (*UserSummary, error) {
+		return s.summariseUsers(ctx, activityDays)
+	})
+}
+
+func (s *Source) summariseUsers(ctx context.Context, activityDays int) (*UserSummary, error) {
+	now := s.now()
+	sum := &UserSummary{Accounts: map[RoleLocked]int{}, Active: map[string]map[string]int{}, Fetched: now}
+	for _, w := range s.ActiveWindows {
+		sum.Active[w.Label] = map[string]int{}
+	}
+	if s.NamedKey != nil {
+		sum.NamedKeys = map[string]struct{}{}
+	}
+	namedSince := now.Add(-time.Duration(activityDays) * 24 * time.Hour)
+	seen := 0
+	err := s.Client.EachUserPage(ctx, func(page []connectapi.User) error {
+		for i := range page {
+			u := &page[i]
+			role := u.Role
+			if role == "" {
+				role = "unknown"
+			}
+			sum.Accounts[RoleLocked{role, u.Locked}]++
+			seen++
+			if u.Locked || u.ActiveTime == nil {
+				continue
+			}
+			for _, w := range s.ActiveWindows {
+				if u.ActiveTime.After(now.Add(-w.Duration)) {
+					sum.Active[w.Label][role]++
+				}
+			}
+			if u.ActiveTime.After(namedSince) {
+				sum.Named++
+				if s.NamedKey != nil {
+					if k := s.NamedKey(u); k != "" {
+						sum.NamedKeys[k] = struct{}{}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if seen == 0 {
+		// Connect always has at least the administrator who made the key;
+		// an empty table means a key that sees nothing, not a real count.
+		return nil, errors.New("GET /v1/users returned no users; the API key may not be an administrator's")
+	}
+	return sum, nil
+}
+
+// UsersCollector reports accounts, active users and named users.
+type UsersCollector struct{ src *Source }
+
+// NewUsersCollector returns the "users" collector.
+func NewUsersCollector(src *Source) *UsersCollector { return &UsersCollector{src: src} }
+
+// Describe implements Updater.
+func (c *UsersCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- usersDesc
+	ch <- usersActiveDesc
+	ch <- namedUsersDesc
+}
+
+// Update implements Updater.
+func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	sum, err := c.src.Users(ctx)
+	if err != nil {
+		return err
+	}
+	roles := append([]string(nil), knownRoles...)
+	for rl := range sum.Accounts {
+		if !contains(roles, rl.Role) {
+			roles = append(roles, rl.Role)
+		}
+	}
+	for _, role := range roles {
+		for _, locked := range []bool{false, true} {
+			ch <- prometheus.MustNewConstMetric(usersDesc, prometheus.GaugeValue,
+				float64(sum.Accounts[RoleLocked{role, locked}]), role, strconv.FormatBool(locked))
+		}
+		for _, w := range c.src.ActiveWindows {
+			ch <- prometheus.MustNewConstMetric(usersActiveDesc, prometheus.GaugeValue,
+				float64(sum.Active[w.Label][role]), role, w.Label)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(namedUsersDesc, prometheus.GaugeValue, float64(sum.Named))
+	c.crossCheck(ctx, sum)
+	return nil
+}
+
+// crossCheck compares our count with Connect's own where the server has
+// GET /v1/metrics/users/active, and warns when they disagree. It never
+// fails the scrape.
+func (c *UsersCollector) crossCheck(ctx context.Context, sum *UserSummary) {
+	theirs, err := connectapi.Cached(ctx, c.src.Cache, ResourceActiveUsers, c.src.Client.ActiveUsers)
+	switch {
+	case errors.Is(err, connectapi.ErrUnsupported):
+		c.src.Logger.Debug("Connect has no /v1/metrics/users/active; skipping the cross-check")
+		return
+	case err != nil:
+		c.src.Logger.Debug("Cross-check of active users failed", "err", err)
+		return
+	}
+	for _, w := range c.src.ActiveWindows {
+		their, ok := theirs.Windows[w.Label]
+		if !ok {
+			continue
+		}
+		ours := 0
+		for _, n := range sum.Active[w.Label] {
+			ours += n
+		}
+		if diff := ours - their.Total; diff > crossCheckTolerance(their.Total) || -diff > crossCheckTolerance(their.Total) {
+			c.src.Logger.Warn("Active users disagree with Connect's own count",
+				"window", w.Label, "exporter", ours, "connect", their.Total,
+				"hint", "active_time is updated only periodically for very active users; a large gap may mean a key without admin rights")
+		}
+	}
+}
+
+// crossCheckTolerance allows a few users of drift: active_time is updated
+// only periodically and the two counts are taken moments apart.
+func crossCheckTolerance(total int) int { return max(3, total/100) }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// String describes a summary for debugging.
+func (s *UserSummary) String() string {
+	return fmt.Sprintf("named=%d accounts=%v", s.Named, s.Accounts)
+}

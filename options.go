@@ -1,0 +1,167 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+)
+
+// defaultListenAddress is outside the fully allocated 9100–9999 range of
+// the Prometheus default-port wiki page.
+const defaultListenAddress = ":10233"
+
+// options are the parsed command-line flags.
+type options struct {
+	web *web.FlagConfig
+	log *promslog.Config
+
+	metricsPath          string
+	disableExporterStats bool
+	maxRequests          int
+	timeoutOffset        time.Duration
+
+	connectURL       string
+	apiKeyFile       string
+	connectTimeout   time.Duration
+	caFile           string
+	insecureSkip     bool
+	licenseSeats     int64
+	maxConcurrent    int
+	maxBodyBytes     int64
+	ttlSettings      time.Duration
+	ttlUsers         time.Duration
+	ttlGroups        time.Duration
+	ttlContent       time.Duration
+	activeWindowsRaw string
+	activeWindows    []collector.Window
+	collectors       map[string]*bool
+
+	demo         bool
+	demoScenario string
+
+	configCheck bool
+	exited      bool
+}
+
+func newApp() (*kingpin.Application, *options) {
+	o := &options{log: &promslog.Config{}, collectors: map[string]*bool{}}
+	app := kingpin.New(exporterName, "Prometheus exporter for Posit Connect (licence, users, content, usage) and Posit Workbench named users.")
+	o.web = kingpinflag.AddFlags(app, defaultListenAddress)
+	promslogflag.AddFlags(app, o.log)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	app.PreAction(func(*kingpin.ParseContext) error { return nil })
+	app.Action(func(*kingpin.ParseContext) error { return nil })
+	app.Terminate(func(int) { o.exited = true })
+
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.metricsPath)
+	app.Flag("web.disable-exporter-metrics", "Leave out the exporter's Go runtime and process metrics (promhttp_*, process_*, go_*).").BoolVar(&o.disableExporterStats)
+	app.Flag("web.max-requests", "Maximum concurrent scrapes; more are answered 503. 0 means no limit.").Default("40").IntVar(&o.maxRequests)
+	app.Flag("timeout-offset", "Subtracted from Prometheus' scrape timeout to leave time to send the answer.").Default("500ms").DurationVar(&o.timeoutOffset)
+
+	app.Flag("connect.url", "Posit Connect server address, e.g. https://connect.example.com.").Envar("CONNECT_SERVER").StringVar(&o.connectURL)
+	app.Flag("connect.api-key-file", "File holding an administrator API key; re-read when it changes. Without it the key comes from the CONNECT_API_KEY environment variable. The key is never accepted as a flag value.").Envar("CONNECT_API_KEY_FILE").StringVar(&o.apiKeyFile)
+	app.Flag("connect.timeout", "Timeout of one Connect API fetch (all pages of a resource), and the scrape deadline when Prometheus sends none.").Default("30s").DurationVar(&o.connectTimeout)
+	app.Flag("connect.ca-file", "CA certificate file to verify the Connect server.").StringVar(&o.caFile)
+	app.Flag("connect.insecure-skip-verify", "Do not verify the Connect server's TLS certificate.").BoolVar(&o.insecureSkip)
+	app.Flag("connect.license-seats", "Seat limit to report instead of the one the licence states (0: use the licence).").Default("0").Int64Var(&o.licenseSeats)
+	app.Flag("connect.max-concurrent-requests", "Most requests in flight to Connect at once.").Default("4").IntVar(&o.maxConcurrent)
+	app.Flag("connect.max-response-bytes", "Largest Connect API response body accepted.").Default(fmt.Sprint(connectapi.DefaultMaxBodyBytes)).Int64Var(&o.maxBodyBytes)
+	app.Flag("connect.cache-ttl.server-settings", "How long server settings (version, licence) are cached; also how quickly posit_connect_up notices an outage.").Default("15s").DurationVar(&o.ttlSettings)
+	app.Flag("connect.cache-ttl.users", "How long the users summary is cached.").Default("60s").DurationVar(&o.ttlUsers)
+	app.Flag("connect.cache-ttl.groups", "How long the group count is cached.").Default("60s").DurationVar(&o.ttlGroups)
+	app.Flag("connect.cache-ttl.content", "How long the content list is cached.").Default("60s").DurationVar(&o.ttlContent)
+	app.Flag("collector.users.active-windows", "Comma-separated windows for posit_connect_users_active.").Default("30d,90d,365d").StringVar(&o.activeWindowsRaw)
+	for _, d := range collector.Definitions {
+		o.collectors[d.Name] = app.Flag("collector."+d.Name, fmt.Sprintf("Enable the %s collector: %s.", d.Name, d.Help)).
+			Default(fmt.Sprint(d.DefaultEnabled)).Bool()
+	}
+
+	app.Flag("demo", "Run against a built-in simulated Connect server instead of a real one.").BoolVar(&o.demo)
+	app.Flag("demo.scenario", "Simulated situation in --demo: healthy, license-breach, license-expiring, down, unauthorized.").Default("healthy").EnumVar(&o.demoScenario, demoScenarios...)
+	return app, o
+}
+
+// validate checks flag values that kingpin cannot, naming the flag.
+func (o *options) validate() error {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s: %s", flag, fmt.Sprintf(format, args...)))
+	}
+	if !o.demo {
+		if o.connectURL == "" {
+			bad("connect.url", "required (or set CONNECT_SERVER), unless --demo")
+		} else if _, err := connectapi.ParseServerURL(o.connectURL); err != nil {
+			bad("connect.url", "%v", err)
+		}
+		if o.apiKeyFile == "" && strings.TrimSpace(os.Getenv("CONNECT_API_KEY")) == "" {
+			bad("connect.api-key-file", "no API key: set CONNECT_API_KEY or point --connect.api-key-file at a file holding it")
+		}
+	}
+	if o.connectTimeout <= 0 {
+		bad("connect.timeout", "must be positive, got %s", o.connectTimeout)
+	}
+	if o.timeoutOffset < 0 {
+		bad("timeout-offset", "must not be negative, got %s", o.timeoutOffset)
+	}
+	if o.licenseSeats < 0 {
+		bad("connect.license-seats", "must not be negative, got %d", o.licenseSeats)
+	}
+	if o.maxConcurrent < 1 {
+		bad("connect.max-concurrent-requests", "must be at least 1, got %d", o.maxConcurrent)
+	}
+	if o.maxBodyBytes < 1024 {
+		bad("connect.max-response-bytes", "must be at least 1024, got %d", o.maxBodyBytes)
+	}
+	if o.maxRequests < 0 {
+		bad("web.max-requests", "must not be negative, got %d", o.maxRequests)
+	}
+	for flag, ttl := range map[string]time.Duration{
+		"connect.cache-ttl.server-settings": o.ttlSettings, "connect.cache-ttl.users": o.ttlUsers,
+		"connect.cache-ttl.groups": o.ttlGroups, "connect.cache-ttl.content": o.ttlContent,
+	} {
+		if ttl < 0 {
+			bad(flag, "must not be negative, got %s", ttl)
+		}
+	}
+	if !strings.HasPrefix(o.metricsPath, "/") {
+		bad("web.telemetry-path", "must start with /, got %q", o.metricsPath)
+	}
+	ws, err := collector.ParseWindows(o.activeWindowsRaw)
+	if err != nil {
+		bad("collector.users.active-windows", "%v", err)
+	}
+	o.activeWindows = ws
+	return errors.Join(errs...)
+}
+
+// plainTextToRemote reports whether the key would cross the network
+// unencrypted: http:// to a host that is not loopback.
+func plainTextToRemote(raw string) bool {
+	u, err := connectapi.ParseServerURL(raw)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
