@@ -230,14 +230,14 @@ func TestConcurrentColdScrapesShareOneFetch(t *testing.T) {
 	}
 	wg.Wait()
 	for path, want := range map[string]int{
-		"/__api__/server_settings":           1,
-		"/__api__/v1/users":                  3, // 1200 users: three pages of 500, fetched once
-		"/__api__/v1/groups":                 1,
-		"/__api__/v1/content":                1,
-		"/__api__/v1/metrics/users/active":   1,
-		"/__api__/v1/instrumentation":        0,
-		"/__api__/v1/audit_logs":             0,
-		"/__api__/v1/system/hosts":           0,
+		"/__api__/server_settings":          1,
+		"/__api__/v1/users":                 3, // 1200 users: three pages of 500, fetched once
+		"/__api__/v1/groups":                1,
+		"/__api__/v1/content":               1,
+		"/__api__/v1/metrics/users/active":  1,
+		"/__api__/v1/instrumentation":       0,
+		"/__api__/v1/audit_logs":            0,
+		"/__api__/v1/system/hosts":          0,
 		"/__api__/v1/users/" + "not-a-guid": 0,
 	} {
 		if n := sim.Requests(path); n != want {
@@ -388,4 +388,3 @@ func boolString(b bool) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
