@@ -32,8 +32,8 @@ func (s *Server) Step(d time.Duration) {
 	from := now - int64(d)
 	hours := d.Hours()
 	histHours := s.cfg.History.Hours()
-	times := func(mean float64) []int64 {
-		n := poisson(r, mean)
+	times := func(mean float64, atLeast int) []int64 {
+		n := max(poisson(r, mean), atLeast)
 		ts := make([]int64, n)
 		for i := range ts {
 			ts[i] = from + 1 + r.Int64N(int64(d))
@@ -44,7 +44,7 @@ func (s *Server) Step(d time.Duration) {
 
 	// New Shiny sessions.
 	if !s.shinyPick.empty() {
-		for _, t := range times(max(float64(s.cfg.ShinySessions)/histHours*hours, 1)) {
+		for _, t := range times(float64(s.cfg.ShinySessions)/histHours*hours, 1) {
 			c := s.shinyPick.pick(r)
 			x := session{content: c, user: -1, style: randStyle(r)}
 			if s.content[c].access != "all" || r.IntN(10) >= 3 {
@@ -66,7 +66,7 @@ func (s *Server) Step(d time.Duration) {
 
 	// Visits: the first of each step is the health monitor.
 	if !s.visitPick.empty() {
-		for k, t := range times(max(float64(s.cfg.Visits)/histHours*hours, 1)) {
+		for k, t := range times(float64(s.cfg.Visits)/histHours*hours, 1) {
 			c := s.visitPick.pick(r)
 			st := randStyle(r)
 			v := s.makeVisit(r, st.trunc(t), c, st, true, func() int32 { return s.pickLiveUser(r) })
@@ -82,7 +82,7 @@ func (s *Server) Step(d time.Duration) {
 	// Logins and other audit entries.
 	var adds []audit
 	if len(s.users) > 0 {
-		for _, t := range times(max(float64(len(s.regulars))*hours/48, 1)) {
+		for _, t := range times(float64(len(s.regulars))*hours/48, 1) {
 			u := s.pickLiveUser(r)
 			if u < 0 {
 				continue
@@ -93,7 +93,7 @@ func (s *Server) Step(d time.Duration) {
 			adds = append(adds, audit{time: t, style: st, user: u, target: -1, action: 0})
 		}
 	}
-	for _, t := range times(float64(s.cfg.AuditEntries) / histHours * hours * 0.5) {
+	for _, t := range times(float64(s.cfg.AuditEntries)/histHours*hours*0.5, 0) {
 		st := randStyle(r)
 		a := s.makeAudit(r, st.trunc(t), st, func() int32 { return s.pickLiveUser(r) })
 		if a.user >= 0 {
