@@ -221,7 +221,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if !c.refreshed || now.Sub(c.lastRefresh) >= c.minInterval {
+	// A clock stepped backwards must not stall reading until it catches up.
+	if since := now.Sub(c.lastRefresh); !c.refreshed || since >= c.minInterval || since < 0 {
 		c.refresh(now)
 	}
 

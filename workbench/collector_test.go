@@ -592,3 +592,29 @@ func TestConcurrentScrapes(t *testing.T) {
 	wg.Wait()
 	expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
 }
+
+func TestClockSteppedBack(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	expect(t, values(t, c), map[string]float64{named("30d"): 1})
+	c.clock.mu.Lock()
+	c.clock.t = c.clock.t.Add(-time.Hour)
+	c.clock.mu.Unlock()
+	appendFile(t, path, csvLine(2, "bob", ago(1*day), "session_start"))
+	expect(t, values(t, c), map[string]float64{named("30d"): 2})
+}
+
+func TestSameFileMatchedTwice(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	if err := os.Symlink(path, filepath.Join(dir, "link.csv")); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestCollector(t, Config{Paths: []string{path, filepath.Join(dir, "*.csv")}})
+	expect(t, values(t, c), map[string]float64{
+		filesGauge: 1, readSuccess: 1, named("30d"): 1, events("session_start"): 1,
+	})
+}

@@ -39,10 +39,13 @@ var (
 	errJSON       = errors.New("invalid JSON object")
 )
 
+// utf8BOM may start a file saved by a text editor; it is ignored.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // parseLine parses one line without its newline, in either format: JSON when
 // the first non-blank byte is '{', CSV otherwise.
 func parseLine(line []byte) (event, lineKind, error) {
-	s := trimBlanks(line)
+	s := trimBlanks(bytes.TrimPrefix(line, utf8BOM))
 	if len(s) == 0 {
 		return event{}, lineBlank, nil
 	}

@@ -37,6 +37,7 @@ func TestParseCSVLine(t *testing.T) {
 			event{pid: 9, username: []byte("erin"), timestamp: 3, typ: []byte("session_file_upload")}},
 		{"header", "pid, username, timestamp, type, data", lineHeader, true, event{}},
 		{"header without data", "pid,username,timestamp,type", lineHeader, true, event{}},
+		{"header after a byte order mark", "\xef\xbb\xbfpid, username, timestamp, type, data", lineHeader, true, event{}},
 		{"blank", "  \r", lineBlank, true, event{}},
 		{"three fields", "9, erin, 3", lineEvent, false, event{}},
 		{"pid not a number", "x9, erin, 3, session_start, ", lineEvent, false, event{}},
