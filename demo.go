@@ -21,6 +21,7 @@ import (
 var demoScenarios = []string{"healthy", "license-breach", "license-expiring", "down", "unauthorized"}
 
 type demo struct {
+	sim   *connecttest.Server
 	url   string
 	key   connectapi.KeySource
 	close func()
@@ -69,6 +70,7 @@ func startDemo(ctx context.Context, scenario string, logger *slog.Logger) (*demo
 	logger.Warn("DEMO MODE: serving data from a built-in simulated Connect server, not a real one",
 		"simulator", sim.URL(), "scenario", scenario)
 	return &demo{
+		sim: sim,
 		url: sim.URL(),
 		key: connectapi.StaticKey(key),
 		close: func() {

@@ -118,7 +118,9 @@ func metricsHandler(scrape func(context.Context) prometheus.Collector, static pr
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, opts.timeoutOffset, opts.connectTimeout))
 		defer cancel()
-		gatherers := append(prometheus.Gatherers{}, static...)
+		// The scrape is gathered first so that the exporter's own counters
+		// include the API calls this scrape made.
+		var gatherers prometheus.Gatherers
 		if scrape != nil {
 			reg := prometheus.NewRegistry()
 			if err := reg.Register(scrape(ctx)); err != nil {
@@ -127,6 +129,7 @@ func metricsHandler(scrape func(context.Context) prometheus.Collector, static pr
 			}
 			gatherers = append(gatherers, reg)
 		}
+		gatherers = append(gatherers, static...)
 		promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
 			ErrorLog:      errorLog,
 			ErrorHandling: promhttp.ContinueOnError,

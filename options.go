@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,7 +95,7 @@ func newApp() (*kingpin.Application, *options) {
 	}
 
 	app.Flag("demo", "Run against a built-in simulated Connect server instead of a real one.").BoolVar(&o.demo)
-	app.Flag("demo.scenario", "Simulated situation in --demo: healthy, license-breach, license-expiring, down, unauthorized.").Default("healthy").EnumVar(&o.demoScenario, demoScenarios...)
+	app.Flag("demo.scenario", "Simulated situation in --demo: healthy, license-breach, license-expiring, down, unauthorized.").Default("healthy").StringVar(&o.demoScenario)
 	return app, o
 }
 
@@ -113,6 +114,9 @@ func (o *options) validate() error {
 		if o.apiKeyFile == "" && strings.TrimSpace(os.Getenv("CONNECT_API_KEY")) == "" {
 			bad("connect.api-key-file", "no API key: set CONNECT_API_KEY or point --connect.api-key-file at a file holding it")
 		}
+	}
+	if !slices.Contains(demoScenarios, o.demoScenario) {
+		bad("demo.scenario", "unknown scenario %q; choose one of %s", o.demoScenario, strings.Join(demoScenarios, ", "))
 	}
 	if o.connectTimeout <= 0 {
 		bad("connect.timeout", "must be positive, got %s", o.connectTimeout)

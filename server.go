@@ -17,6 +17,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 )
 
 // server is everything the exporter runs: the HTTP routes and what they
@@ -25,6 +26,8 @@ type server struct {
 	mux      *http.ServeMux
 	exporter *collector.Exporter
 	closers  []func()
+	// demoSim is the simulated Connect server in --demo mode.
+	demoSim *connecttest.Server
 }
 
 func (s *server) close() {
@@ -45,7 +48,7 @@ func newServer(ctx context.Context, opts *options, logger *slog.Logger) (*server
 			return nil, err
 		}
 		s.closers = append(s.closers, demo.close)
-		connectURL, key = demo.url, demo.key
+		connectURL, key, s.demoSim = demo.url, demo.key, demo.sim
 	} else {
 		var err error
 		if key, err = keySource(opts); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -139,7 +140,7 @@ func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric
 	}
 	roles := append([]string(nil), knownRoles...)
 	for rl := range sum.Accounts {
-		if !contains(roles, rl.Role) {
+		if !slices.Contains(roles, rl.Role) {
 			roles = append(roles, rl.Role)
 		}
 	}
@@ -191,15 +192,6 @@ func (c *UsersCollector) crossCheck(ctx context.Context, sum *UserSummary) {
 // crossCheckTolerance allows a few users of drift: active_time is updated
 // only periodically and the two counts are taken moments apart.
 func crossCheckTolerance(total int) int { return max(3, total/100) }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // String describes a summary for debugging.
 func (s *UserSummary) String() string {

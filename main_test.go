@@ -1,0 +1,296 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+)
+
+const testAPIKey = "main-test-key-5f0c1e9a7b"
+
+// parseOpts parses args the way run does and validates them.
+func parseOpts(t *testing.T, args ...string) (*options, error) {
+	t.Helper()
+	app, opts := newApp()
+	app.UsageWriter(io.Discard)
+	app.ErrorWriter(io.Discard)
+	if _, err := app.Parse(args); err != nil {
+		return nil, err
+	}
+	return opts, opts.validate()
+}
+
+func TestBadFlagsStopStartUpNamingTheFlag(t *testing.T) {
+	t.Setenv("CONNECT_API_KEY", "")
+	t.Setenv("CONNECT_SERVER", "")
+	cases := map[string][]string{
+		"connect.url":                           {},
+		"connect.url: the Connect server URL":   {"--connect.url=connect.example.com"},
+		"connect.api-key-file":                  {"--connect.url=https://connect.example.com"},
+		"connect.timeout":                       {"--demo", "--connect.timeout=0s"},
+		"collector.users.active-windows":        {"--demo", "--collector.users.active-windows=30d,thirty"},
+		"connect.max-concurrent-requests":       {"--demo", "--connect.max-concurrent-requests=0"},
+		"connect.cache-ttl.users":               {"--demo", "--connect.cache-ttl.users=-1s"},
+		"connect.license-seats":                 {"--demo", "--connect.license-seats=-5"},
+		"web.telemetry-path":                    {"--demo", "--web.telemetry-path=metrics"},
+		"demo.scenario":                         {"--demo", "--demo.scenario=apocalypse"},
+		"unknown long flag '--connect.api-key'": {"--demo", "--connect.api-key=abc"},
+	}
+	for want, args := range cases {
+		var stderr bytes.Buffer
+		code := run(context.Background(), args, io.Discard, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("args %v: exit %d, stderr %q; want non-zero and a message naming %q", args, code, stderr.String(), want)
+		}
+	}
+}
+
+func TestAPIKeyComesFromFileOrEnvironment(t *testing.T) {
+	t.Setenv("CONNECT_API_KEY", "from-env")
+	if _, err := parseOpts(t, "--connect.url=https://c.example.com"); err != nil {
+		t.Errorf("CONNECT_API_KEY should satisfy the key requirement: %v", err)
+	}
+	opts, _ := parseOpts(t, "--connect.url=https://c.example.com", "--connect.api-key-file=/nonexistent/key")
+	if _, err := keySource(opts); err == nil || !strings.Contains(err.Error(), "--connect.api-key-file") {
+		t.Errorf("missing key file: %v", err)
+	}
+}
+
+func TestPlainTextWarning(t *testing.T) {
+	for url, want := range map[string]bool{
+		"http://connect.example.com": true, "http://10.0.0.5:3939": true,
+		"https://connect.example.com": false, "http://127.0.0.1:3939": false, "http://localhost:3939": false, "http://[::1]:3939": false,
+	} {
+		if got := plainTextToRemote(url); got != want {
+			t.Errorf("plainTextToRemote(%q) = %v", url, got)
+		}
+	}
+}
+
+// startExporter serves the exporter's routes for opts on loopback.
+func startExporter(t *testing.T, opts *options) (*server, *httptest.Server) {
+	t.Helper()
+	logger := promslog.New(&promslog.Config{Writer: io.Discard})
+	s, err := newServer(context.Background(), opts, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	hs := httptest.NewServer(s.mux)
+	t.Cleanup(hs.Close)
+	return s, hs
+}
+
+func scrapeBody(t *testing.T, url string, header http.Header) []byte {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return body
+}
+
+func parseExposition(t *testing.T, body []byte) map[string]*dto.MetricFamily {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+// value finds the sample of family name whose labels include all of want.
+func value(mfs map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
+	mf, ok := mfs[name]
+	if !ok {
+		return 0, false
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for i := 0; i+1 < len(want); i += 2 {
+			if have[want[i]] != want[i+1] {
+				continue next
+			}
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue(), true
+		case m.Counter != nil:
+			return m.GetCounter().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// checkAgainstTruth compares a scrape with what the simulator says is true.
+func checkAgainstTruth(t *testing.T, mfs map[string]*dto.MetricFamily, truth connecttest.Truth, windows []string) {
+	t.Helper()
+	expect := func(want float64, name string, labels ...string) {
+		t.Helper()
+		got, ok := value(mfs, name, labels...)
+		if !ok || got != want {
+			t.Errorf("%s%v = %v (present %v), want %v", name, labels, got, ok, want)
+		}
+	}
+	expect(1, "posit_connect_up")
+	expect(float64(truth.NamedUsers), "posit_connect_license_named_users")
+	expect(float64(truth.Seats), "posit_connect_license_user_seats")
+	expect(float64(truth.Expiry.UnixMilli())/1000, "posit_connect_license_expiry_timestamp_seconds")
+	expect(1, "posit_connect_version_info", "version", truth.Version)
+	expect(float64(truth.Groups), "posit_connect_groups")
+	for k, n := range truth.Users {
+		expect(float64(n), "posit_connect_users", "role", k.Role, "locked", strconv.FormatBool(k.Locked))
+	}
+	for k, n := range truth.ActiveUsers {
+		for _, w := range windows {
+			if w == strconv.Itoa(k.Days)+"d" {
+				expect(float64(n), "posit_connect_users_active", "role", k.Role, "window", w)
+			}
+		}
+	}
+	total := 0
+	for k, n := range truth.Content {
+		expect(float64(n), "posit_connect_content", "app_mode", k.AppMode, "access_type", k.AccessType)
+		total += n
+	}
+	if got := len(mfs["posit_connect_content_info"].GetMetric()); got != total {
+		t.Errorf("%d content_info series, want %d", got, total)
+	}
+	for _, c := range []string{"server", "users", "groups", "content"} {
+		expect(1, "posit_connect_scrape_collector_success", "collector", c)
+	}
+	if _, ok := mfs["posit_connect_exporter_build_info"]; !ok {
+		t.Error("posit_connect_exporter_build_info missing")
+	}
+	if _, ok := value(mfs, "posit_connect_exporter_api_requests_total", "endpoint", "/v1/users", "code", "200"); !ok {
+		t.Error("API request counter missing")
+	}
+}
+
+func TestEndToEndAgainstSimulator(t *testing.T) {
+	sim := connecttest.New(connecttest.Config{Seed: 11, Users: 2345, Content: 120, Groups: 9, Version: "2025.12.1",
+		APIKey: testAPIKey, LicenseSeats: 3000, LicenseExpiry: time.Now().Add(40 * 24 * time.Hour)})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	opts, err := parseOpts(t, "--connect.url="+sim.URL(), "--collector.users.active-windows=30d,90d,365d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	body := scrapeBody(t, hs.URL+"/metrics", nil)
+	checkAgainstTruth(t, parseExposition(t, body), sim.Truth(), []string{"30d", "90d", "365d"})
+	promtoolCheckMetrics(t, body)
+	if bytes.Contains(body, []byte(testAPIKey)) {
+		t.Error("the API key appears in /metrics")
+	}
+	landing := scrapeBody(t, hs.URL+"/", nil)
+	if !bytes.Contains(landing, []byte(`href="/metrics"`)) || bytes.Contains(landing, []byte(testAPIKey)) {
+		t.Errorf("landing page: %s", landing)
+	}
+	if h := scrapeBody(t, hs.URL+"/-/healthy", nil); string(h) != "Healthy\n" {
+		t.Errorf("/-/healthy: %q", h)
+	}
+}
+
+func TestDemoServesTheSimulatorsTruth(t *testing.T) {
+	opts, err := parseOpts(t, "--demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, hs := startExporter(t, opts)
+	body := scrapeBody(t, hs.URL+"/metrics", nil)
+	checkAgainstTruth(t, parseExposition(t, body), s.demoSim.Truth(), []string{"30d", "90d", "365d"})
+	promtoolCheckMetrics(t, body)
+}
+
+func TestScrapeTimeoutHeaderBoundsTheScrape(t *testing.T) {
+	sim := connecttest.New(connecttest.Config{Seed: 1, Users: 10, APIKey: testAPIKey})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultSlow, Delay: 20 * time.Second})
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	opts, err := parseOpts(t, "--connect.url="+sim.URL(), "--timeout-offset=100ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	body := scrapeBody(t, hs.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"0.6"}})
+	if v, ok := value(parseExposition(t, body), "posit_connect_up"); !ok || v != 0 {
+		t.Errorf("up = %v (present %v) against a server slower than the scrape timeout", v, ok)
+	}
+}
+
+func TestScrapeTimeout(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	if d := scrapeTimeout(r, time.Second, 7*time.Second); d != 7*time.Second {
+		t.Errorf("no header: %v", d)
+	}
+	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+	if d := scrapeTimeout(r, 500*time.Millisecond, 7*time.Second); d != 9500*time.Millisecond {
+		t.Errorf("10s - 0.5s: %v", d)
+	}
+	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "0.2")
+	if d := scrapeTimeout(r, time.Second, 7*time.Second); d != 200*time.Millisecond {
+		t.Errorf("offset larger than the timeout: %v", d)
+	}
+	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "soon")
+	if d := scrapeTimeout(r, time.Second, 7*time.Second); d != 7*time.Second {
+		t.Errorf("garbage header: %v", d)
+	}
+}
+
+// promtoolCheckMetrics lints an exposition with the real promtool. Under CI
+// a missing promtool fails the test; .ci/run installs it.
+func promtoolCheckMetrics(t *testing.T, body []byte) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("promtool is not installed (Debian package prometheus)")
+		}
+		t.Skip("promtool not installed")
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
