@@ -206,13 +206,14 @@ func sampleTime(r *rand.Rand, start, end int64) int64 {
 		if try >= 16 {
 			return t
 		}
-		tm := time.Unix(0, t).UTC()
-		h := float64(tm.Hour()) + float64(tm.Minute())/60
+		secs := t / int64(time.Second)
+		days := secs / 86400
+		h := float64(secs-days*86400) / 3600 // UTC hour of day
 		w := 0.15
 		if h >= 7 && h <= 19 {
 			w += 0.85 * math.Sin(math.Pi*(h-7)/12)
 		}
-		if wd := tm.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		if wd := (days + 4) % 7; wd == 5 || wd == 6 { // 1970-01-01 was a Thursday (4)
 			w *= 0.35
 		}
 		if r.Float64() < w {
@@ -235,9 +236,10 @@ func (s *Server) generate(now int64) {
 	s.genGroups(now)
 	s.genContent(now)
 	start := now - int64(cfg.History)
-	s.genSessions(start, now)
-	s.genVisits(start, now)
-	s.genAudits(start, now)
+	up := s.newUserPicker()
+	s.genSessions(start, now, &up)
+	s.genVisits(start, now, &up)
+	s.genAudits(start, now, &up)
 	s.live = newRNG(cfg.Seed, 99)
 	s.lastStep = now
 }
@@ -248,6 +250,7 @@ func (s *Server) genUsers(now int64) {
 	s.users = make([]user, 0, n)
 	s.userByGUID = make(map[string]int32, n)
 	s.usernames = make(map[string]bool, n)
+	suffix := map[string]int{} // last numeric suffix used per base name
 	for i := range n {
 		u := user{
 			guid:      newGUID(r),
@@ -285,8 +288,9 @@ func (s *Server) genUsers(now int64) {
 			base = "admin"
 		}
 		name := s.cfg.UserPrefix + base
-		for k := 2; s.usernames[name]; k++ {
-			name = s.cfg.UserPrefix + base + strconv.Itoa(k)
+		for s.usernames[name] {
+			suffix[base]++
+			name = s.cfg.UserPrefix + base + strconv.Itoa(suffix[base]+1)
 		}
 		u.username = name
 		switch r.IntN(100) {
@@ -499,13 +503,12 @@ func (p *userPicker) pick(r *rand.Rand, t int64, nUsers int) int32 {
 	return int32(r.IntN(nUsers))
 }
 
-func (s *Server) genSessions(start, now int64) {
+func (s *Server) genSessions(start, now int64, up *userPicker) {
 	r := newRNG(s.cfg.Seed, 4)
 	n := s.cfg.ShinySessions
 	if s.shinyPick.empty() {
 		n = 0
 	}
-	up := s.newUserPicker()
 	s.sessions = make([]session, n)
 	for i := range s.sessions {
 		st := randStyle(r)
@@ -543,8 +546,10 @@ func (s *Server) genSessions(start, now int64) {
 	}
 }
 
+// sortSessions orders by started. Go's sort is deterministic for the same
+// input, so ties keep a reproducible order without a stable sort.
 func sortSessions(xs []session) {
-	slices.SortStableFunc(xs, func(a, b session) int { return cmp.Compare(a.started, b.started) })
+	slices.SortFunc(xs, func(a, b session) int { return cmp.Compare(a.started, b.started) })
 }
 
 // fixSessionCollisions makes (content, user, started) unique, the key
@@ -575,13 +580,12 @@ func fixSessionCollisions(xs []session) bool {
 	return fixed
 }
 
-func (s *Server) genVisits(start, now int64) {
+func (s *Server) genVisits(start, now int64, up *userPicker) {
 	r := newRNG(s.cfg.Seed, 5)
 	n := s.cfg.Visits
 	if s.visitPick.empty() {
 		n = 0
 	}
-	up := s.newUserPicker()
 	s.visits = make([]visit, n)
 	uaSince := now - 200*day
 	for i := range s.visits {
@@ -590,9 +594,9 @@ func (s *Server) genVisits(start, now int64) {
 		c := s.visitPick.pick(r)
 		s.visits[i] = s.makeVisit(r, t, c, st, t >= uaSince, func() int32 { return up.pick(r, t, len(s.users)) })
 	}
-	slices.SortStableFunc(s.visits, func(a, b visit) int { return cmp.Compare(a.time, b.time) })
+	slices.SortFunc(s.visits, func(a, b visit) int { return cmp.Compare(a.time, b.time) })
 	if fixVisitCollisions(s.visits) {
-		slices.SortStableFunc(s.visits, func(a, b visit) int { return cmp.Compare(a.time, b.time) })
+		slices.SortFunc(s.visits, func(a, b visit) int { return cmp.Compare(a.time, b.time) })
 	}
 }
 
@@ -657,10 +661,9 @@ var auditPick = func() picker {
 	return p
 }()
 
-func (s *Server) genAudits(start, now int64) {
+func (s *Server) genAudits(start, now int64, up *userPicker) {
 	r := newRNG(s.cfg.Seed, 6)
 	n := s.cfg.AuditEntries
-	up := s.newUserPicker()
 	s.audits = make([]audit, n)
 	s.auditBase = 100 + int64(r.IntN(900))
 	for i := range s.audits {
@@ -668,7 +671,7 @@ func (s *Server) genAudits(start, now int64) {
 		t := st.trunc(sampleTime(r, start, now))
 		s.audits[i] = s.makeAudit(r, t, st, func() int32 { return up.pick(r, t, len(s.users)) })
 	}
-	slices.SortStableFunc(s.audits, func(a, b audit) int { return cmp.Compare(a.time, b.time) })
+	slices.SortFunc(s.audits, func(a, b audit) int { return cmp.Compare(a.time, b.time) })
 }
 
 func (s *Server) makeAudit(r *rand.Rand, t int64, st tstyle, pickUser func() int32) audit {
