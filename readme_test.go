@@ -1,0 +1,79 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// readmeTable returns the first-column code spans of the README table that
+// follows the heading.
+func readmeTable(t *testing.T, heading string) []string {
+	t.Helper()
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(raw), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README has no %q section", heading)
+	}
+	cell := regexp.MustCompile("^\\| `([^`]+)` \\|")
+	var out []string
+	for line := range strings.SplitSeq(after, "\n") {
+		if strings.HasPrefix(line, "## ") {
+			break
+		}
+		if m := cell.FindStringSubmatch(line); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+func TestREADMEFlagTableMatchesTheFlags(t *testing.T) {
+	app, _ := newApp()
+	documented := readmeTable(t, "## Flags")
+	var real []string
+	for _, f := range app.Model().Flags {
+		if f.Name == "help" || f.Name == "help-long" || f.Name == "help-man" || f.Hidden {
+			continue
+		}
+		name := "--" + f.Name
+		if f.IsBoolFlag() && strings.HasPrefix(f.Name, "collector.") {
+			name = "--[no-]" + f.Name
+		}
+		real = append(real, name)
+		if !slices.Contains(documented, name) {
+			t.Errorf("flag %s is missing from the README's flag table", name)
+		}
+	}
+	for _, d := range documented {
+		if !slices.Contains(real, d) {
+			t.Errorf("the README documents %s, which is not a flag", d)
+		}
+	}
+}
+
+func TestREADMEMetricTableMatchesTheExposition(t *testing.T) {
+	opts, err := parseOpts(t, "--demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	mfs := parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	documented := readmeTable(t, "## Metrics")
+	for name := range mfs {
+		if !strings.HasPrefix(name, "posit_") {
+			continue // go_*, process_*, promhttp_*
+		}
+		if !slices.Contains(documented, name) {
+			t.Errorf("metric %s is missing from the README's metric table", name)
+		}
+	}
+}
