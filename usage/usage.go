@@ -1,0 +1,341 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultInterval    = 30 * time.Second
+	DefaultOverlap     = 5 * time.Minute
+	DefaultReadTimeout = 10 * time.Minute
+)
+
+// DefaultIgnoreUserAgent matches Connect's own content health monitor.
+const DefaultIgnoreUserAgent = `^ContentHealthMonitor/`
+
+// saveEvery bounds how often the state file is written in the middle of a
+// long read; it is always written when a read ends.
+const saveEvery = 5 * time.Second
+
+// ErrClosed is returned by Update after Close.
+var ErrClosed = errors.New("usage streams closed")
+
+// Source is what the streams read. *connectapi.Client satisfies it.
+type Source interface {
+	EachShinySessionPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.ShinySession) error) error
+	EachVisitPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.Visit) error) error
+	EachAuditPage(ctx context.Context, newestFirst bool, fn func([]connectapi.AuditEntry) error) error
+	EachUserPage(ctx context.Context, fn func([]connectapi.User) error) error
+}
+
+var _ Source = (*connectapi.Client)(nil)
+
+// Config configures the usage streams.
+type Config struct {
+	// Source is the Connect client.
+	Source Source
+	// Interval is the least time between two reads of one stream; scrapes
+	// in between are served from memory. Default DefaultInterval.
+	Interval time.Duration
+	// Overlap is how far before the previous read each read starts again,
+	// to catch records Connect writes late and to absorb clock skew
+	// between the exporter and Connect. Default DefaultOverlap.
+	Overlap time.Duration
+	// StateFile, when set, keeps counters, stream positions and the
+	// deduplication sets across restarts. "" means counters start at zero.
+	StateFile string
+	// IgnoreUserAgent drops visits whose user agent matches. nil means
+	// DefaultIgnoreUserAgent; an empty expression drops nothing.
+	IgnoreUserAgent *regexp.Regexp
+	// MinSessionDuration counts a Shiny session only once it is known to
+	// have lasted at least this long. 0 counts every session.
+	MinSessionDuration time.Duration
+	// ExcludeUsers lists user GUIDs or usernames whose Shiny sessions and
+	// visits are ignored. Usernames are resolved through the users list,
+	// refreshed at most hourly.
+	ExcludeUsers []string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger; default discards.
+	Logger *slog.Logger
+	// ReadTimeout bounds one read of one stream, which runs in the
+	// background once a scrape stops waiting for it. Default
+	// DefaultReadTimeout.
+	ReadTimeout time.Duration
+}
+
+// Updater is one stream as a collector: Update emits the stream's metrics
+// after reading what is new, at most once per Interval. ctx is the scrape's
+// deadline: when the read takes longer, Update emits the counters as they
+// are and the read goes on in the background. Update returns an error, and
+// emits nothing, when the stream's latest completed read failed.
+type Updater interface {
+	Update(ctx context.Context, ch chan<- prometheus.Metric) error
+}
+
+// Streams holds the three usage streams: Shiny sessions, content visits
+// and audit events.
+type Streams struct {
+	cfg    Config
+	logger *slog.Logger
+	ignore *regexp.Regexp // nil: drop nothing
+	excl   *excluder
+
+	shiny  *shinyStream
+	visits *visitStream
+	audit  *auditStream
+
+	runners []*runner
+
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	saveMu   sync.Mutex
+	lastSave time.Time // wall clock, for throttling
+	closed   bool      // guarded by saveMu
+}
+
+// New validates cfg, loads the state file when there is one and returns
+// the streams. A state file that exists but cannot be read or decoded is
+// an error: counters are never silently reset.
+func New(cfg Config) (*Streams, error) {
+	if cfg.Source == nil {
+		return nil, errors.New("usage: no Source")
+	}
+	if cfg.Interval < 0 || cfg.Overlap < 0 || cfg.ReadTimeout < 0 || cfg.MinSessionDuration < 0 {
+		return nil, errors.New("usage: negative durations are not allowed")
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Overlap == 0 {
+		cfg.Overlap = DefaultOverlap
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Streams{cfg: cfg, logger: cfg.Logger}
+	switch {
+	case cfg.IgnoreUserAgent == nil:
+		s.ignore = regexp.MustCompile(DefaultIgnoreUserAgent)
+	case cfg.IgnoreUserAgent.String() != "":
+		s.ignore = cfg.IgnoreUserAgent
+	}
+	s.excl = newExcluder(cfg.Source, cfg.ExcludeUsers, cfg.Now, cfg.Logger)
+	s.shiny = newShinyStream(s)
+	s.visits = newVisitStream(s)
+	s.audit = newAuditStream(s)
+	if cfg.StateFile != "" {
+		st, err := loadStateFile(cfg.StateFile)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			if err := s.restore(st); err != nil {
+				return nil, fmt.Errorf("usage: state file %s: %w", cfg.StateFile, err)
+			}
+			s.logger.Info("usage state restored", "file", cfg.StateFile, "saved_at", st.SavedAt)
+		}
+		if err := checkWritable(cfg.StateFile); err != nil {
+			return nil, err
+		}
+	}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	for _, st := range []stream{s.shiny, s.visits, s.audit} {
+		s.runners = append(s.runners, &runner{s: s, impl: st, logger: s.logger.With("stream", st.name())})
+	}
+	return s, nil
+}
+
+// Shiny returns the Shiny session stream.
+func (s *Streams) Shiny() Updater { return s.runners[0] }
+
+// Visits returns the content visit stream.
+func (s *Streams) Visits() Updater { return s.runners[1] }
+
+// Audit returns the audit event stream.
+func (s *Streams) Audit() Updater { return s.runners[2] }
+
+// Describe sends the descriptors of every metric the three streams emit.
+// The timestamp metric is shared by the streams, so describe it once,
+// here, rather than per stream.
+func (s *Streams) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+// Close stops background reads, waits for them, and saves the state.
+func (s *Streams) Close() error {
+	// Cancel under every runner's lock, so no read starts after Wait.
+	for _, r := range s.runners {
+		r.mu.Lock()
+	}
+	s.cancel()
+	for _, r := range s.runners {
+		r.mu.Unlock()
+	}
+	s.wg.Wait()
+	err := s.save(true)
+	s.saveMu.Lock()
+	s.closed = true
+	s.saveMu.Unlock()
+	return err
+}
+
+// save writes the state file. Unless force, it writes at most once per
+// saveEvery. Snapshots are taken under saveMu, so files are written in the
+// order their snapshots were taken and the file never goes back in time.
+func (s *Streams) save(force bool) error {
+	if s.cfg.StateFile == "" {
+		return nil
+	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	if s.closed || (!force && time.Since(s.lastSave) < saveEvery) {
+		return nil
+	}
+	st := &stateFile{Version: stateVersion, SavedAt: s.cfg.Now().UTC()}
+	st.Shiny = s.shiny.export()
+	st.Visits = s.visits.export()
+	st.Audit = s.audit.export()
+	data, err := encodeState(st)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.cfg.StateFile, data); err != nil {
+		return err
+	}
+	s.lastSave = time.Now()
+	return nil
+}
+
+// saved is called after a page was applied.
+func (s *Streams) saved() {
+	if err := s.save(false); err != nil {
+		s.logger.Error("cannot write the usage state file; counters are kept in memory", "file", s.cfg.StateFile, "err", err)
+	}
+}
+
+func (s *Streams) restore(st *stateFile) error {
+	if st.Shiny != nil {
+		if err := s.shiny.restore(st.Shiny); err != nil {
+			return fmt.Errorf("shiny: %w", err)
+		}
+	}
+	if st.Visits != nil {
+		if err := s.visits.restore(st.Visits); err != nil {
+			return fmt.Errorf("visits: %w", err)
+		}
+	}
+	if st.Audit != nil {
+		if err := s.audit.restore(st.Audit); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
+}
+
+// stream is one usage stream's state machine. read applies pages under
+// the stream's own lock; collect and export take it too.
+type stream interface {
+	name() string
+	read(ctx context.Context, now time.Time) error
+	collect(ch chan<- prometheus.Metric)
+}
+
+// runner schedules reads of one stream: at most one at a time, at most one
+// per Interval, in the background once the scrape stops waiting.
+type runner struct {
+	s      *Streams
+	impl   stream
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	running chan struct{} // closed when the current read ends; nil when idle
+	lastOK  time.Time     // start of the last successful read
+	lastErr error         // result of the last completed read
+}
+
+// Update implements Updater.
+func (r *runner) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	done, err := r.start()
+	if err != nil {
+		return err
+	}
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			r.logger.Debug("read outlasts the scrape; serving counters from memory while it finishes")
+		}
+	}
+	r.mu.Lock()
+	err = r.lastErr
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	r.impl.collect(ch)
+	return nil
+}
+
+// start begins a read when one is due and returns a channel closed when
+// the read (new or already running) ends; nil when nothing runs.
+func (r *runner) start() (<-chan struct{}, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running != nil {
+		return r.running, nil
+	}
+	if r.s.base.Err() != nil {
+		return nil, ErrClosed
+	}
+	now := r.s.cfg.Now()
+	if r.lastErr == nil && !r.lastOK.IsZero() && !now.Before(r.lastOK) && now.Sub(r.lastOK) < r.s.cfg.Interval {
+		return nil, nil
+	}
+	done := make(chan struct{})
+	r.running = done
+	r.s.wg.Go(func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(r.s.base, r.s.cfg.ReadTimeout)
+		err := r.impl.read(ctx, now)
+		cancel()
+		if serr := r.s.save(true); serr != nil {
+			r.logger.Error("cannot write the usage state file; counters are kept in memory", "file", r.s.cfg.StateFile, "err", serr)
+		}
+		if err != nil {
+			r.logger.Debug("usage read failed", "err", err)
+		}
+		r.mu.Lock()
+		if err == nil {
+			r.lastOK = now
+		}
+		r.lastErr = err
+		r.running = nil
+		r.mu.Unlock()
+	})
+	return done, nil
+}
