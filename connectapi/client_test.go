@@ -534,3 +534,24 @@ func TestMaxConcurrentRequests(t *testing.T) {
 		t.Errorf("peak in flight %d, want <= 2", peak)
 	}
 }
+
+func TestCancellationStopsPaging(t *testing.T) {
+	f, srv := newFakeConnect(t)
+	f.handle("/__api__/v1/users", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page_number") == "1" {
+			serveFile(t, w, "users_page1.json")
+			return
+		}
+		serveFile(t, w, "users_page2.json")
+	})
+	c := newTestClient(t, srv.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	pages := 0
+	err := c.EachUserPage(ctx, func([]User) error { pages++; cancel(); return nil })
+	if !errors.Is(err, context.Canceled) || pages != 1 {
+		t.Fatalf("pages %d, err %v; want one page then context.Canceled", pages, err)
+	}
+	if n := len(f.requests()); n != 1 {
+		t.Errorf("%d requests after cancellation, want 1", n)
+	}
+}
