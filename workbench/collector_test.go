@@ -504,13 +504,12 @@ func TestGolden(t *testing.T) {
 		Windows: []time.Duration{30 * day, 90 * day, 365 * day},
 		Seats:   25,
 	})
-	f, err := os.Open(filepath.Join("testdata", "golden.prom"))
+	golden, err := os.ReadFile(filepath.Join("testdata", "golden.prom"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	// ago(200 days) = 2025-11-13T12:00:00Z = 1763035200 s.
-	if err := testutil.CollectAndCompare(c, f); err != nil {
+	if err := testutil.CollectAndCompare(c, bytes.NewReader(golden)); err != nil {
 		t.Error(err)
 	}
 	problems, err := testutil.CollectAndLint(c)

@@ -18,7 +18,7 @@ type fileID struct {
 
 func identity(path string, fi fs.FileInfo) fileID {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}
+		return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)} //nolint:unconvert // narrower types on some platforms
 	}
 	return fileID{path: path}
 }

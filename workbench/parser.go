@@ -118,7 +118,8 @@ func nextCSVField(s []byte) (field, rest []byte, sep bool, err error) {
 				continue
 			}
 			if unq != nil {
-				field = append(unq, s[i:j]...)
+				unq = append(unq, s[i:j]...)
+				field = unq
 			} else {
 				field = s[i:j]
 			}
