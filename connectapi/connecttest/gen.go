@@ -194,29 +194,41 @@ func newGUID(r *rand.Rand) string {
 
 func randStyle(r *rand.Rand) tstyle { return tstyle(r.IntN(int(numStyles))) }
 
+// activity is the relative event rate at t (unix ns): a working-hours
+// curve in UTC, lower at weekends. Its mean over a week is activityMean.
+func activity(t int64) float64 {
+	secs := t / int64(time.Second)
+	days := secs / 86400
+	h := float64(secs-days*86400) / 3600 // UTC hour of day
+	w := 0.15
+	if h >= 7 && h <= 19 {
+		w += 0.85 * math.Sin(math.Pi*(h-7)/12)
+	}
+	if wd := (days + 4) % 7; wd == 5 || wd == 6 { // 1970-01-01 was a Thursday (4)
+		w *= 0.35
+	}
+	return w
+}
+
+var activityMean = func() float64 {
+	sum, n := 0.0, 0
+	for t := int64(0); t < 7*day; t += int64(time.Minute) {
+		sum += activity(t)
+		n++
+	}
+	return sum / float64(n)
+}()
+
 // sampleTime draws an event time in [start, end): density grows linearly
-// over the period (a growing server), with a working-hours and weekday
-// rhythm.
+// over the period (a growing server, the last instant twice as busy as the
+// first), shaped by activity.
 func sampleTime(r *rand.Rand, start, end int64) int64 {
 	span := float64(end - start)
 	var t int64
 	for try := 0; ; try++ {
 		x := -1 + math.Sqrt(1+3*r.Float64())
 		t = start + int64(x*span)
-		if try >= 16 {
-			return t
-		}
-		secs := t / int64(time.Second)
-		days := secs / 86400
-		h := float64(secs-days*86400) / 3600 // UTC hour of day
-		w := 0.15
-		if h >= 7 && h <= 19 {
-			w += 0.85 * math.Sin(math.Pi*(h-7)/12)
-		}
-		if wd := (days + 4) % 7; wd == 5 || wd == 6 { // 1970-01-01 was a Thursday (4)
-			w *= 0.35
-		}
-		if r.Float64() < w {
+		if try >= 16 || r.Float64() < activity(t) {
 			return t
 		}
 	}
@@ -241,7 +253,6 @@ func (s *Server) generate(now int64) {
 	s.genVisits(start, now, &up)
 	s.genAudits(start, now, &up)
 	s.live = newRNG(cfg.Seed, 99)
-	s.lastStep = now
 }
 
 func (s *Server) genUsers(now int64) {

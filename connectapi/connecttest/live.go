@@ -5,21 +5,38 @@ package connecttest
 
 import (
 	"cmp"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
 )
 
+// Live event streams and their minimum rates per hour, so that a small
+// simulated server still shows activity.
+const (
+	streamSessions = iota
+	streamVisits
+	streamHealth
+	streamLogins
+	streamAudits
+	numStreams
+)
+
+var liveFloor = [numStreams]float64{6, 12, 12, 6, 3}
+
 // Step advances simulated activity by d, stamping events in (now-d, now]
 // where now is Config.Now(): open sessions whose planned end has come end,
-// new sessions start (most last several minutes, so they stay open across
-// short steps), visits arrive (at least one from the health monitor, which
-// is anonymous, per step), users log in (active_time moves, with a
-// user_login audit entry) and other audit entries are added. Event rates
-// follow the historical rates in Config, with at least one new session,
-// visit and login per step when there is content and users to use.
-// Deterministic from the seed, the clock and the sequence of calls.
+// new sessions start (most last minutes, some hours, so many stay open
+// across short steps), visits arrive (some anonymous; the health monitor,
+// anonymous with user agent "ContentHealthMonitor/1.0", every five minutes),
+// users log in (active_time moves, with a user_login audit entry) and other
+// audit entries are added.
+//
+// Rates continue the history: the generated rate at its end, shaped by the
+// same working-hours curve, with floors (per hour: 6 sessions, 12 visits, 6
+// logins, 3 other audit entries) for small servers. Fractions carry over
+// between steps, so a second-by-second RunLive adds up to the same activity
+// as one long step. Deterministic from the seed, the clock and the sequence
+// of calls.
 func (s *Server) Step(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -31,9 +48,20 @@ func (s *Server) Step(d time.Duration) {
 	}
 	from := now - int64(d)
 	hours := d.Hours()
-	histHours := s.cfg.History.Hours()
-	times := func(mean float64, atLeast int) []int64 {
-		n := max(poisson(r, mean), atLeast)
+	// The generated density at the end of History is 4/3 of its mean.
+	shape := 4.0 / 3 * activity(now-int64(d)/2) / activityMean / s.cfg.History.Hours()
+	rates := [numStreams]float64{
+		streamSessions: float64(s.cfg.ShinySessions) * shape,
+		streamVisits:   float64(s.cfg.Visits) * shape,
+		streamHealth:   0,
+		streamLogins:   float64(len(s.regulars)) / 48 * activity(now) / activityMean,
+		streamAudits:   float64(s.cfg.AuditEntries) * shape / 2,
+	}
+	times := func(stream int) []int64 {
+		rate := max(rates[stream], liveFloor[stream])
+		s.due[stream] += rate * hours * (0.5 + r.Float64())
+		n := int(s.due[stream])
+		s.due[stream] -= float64(n)
 		ts := make([]int64, n)
 		for i := range ts {
 			ts[i] = from + 1 + r.Int64N(int64(d))
@@ -44,7 +72,7 @@ func (s *Server) Step(d time.Duration) {
 
 	// New Shiny sessions.
 	if !s.shinyPick.empty() {
-		for _, t := range times(float64(s.cfg.ShinySessions)/histHours*hours, 1) {
+		for _, t := range times(streamSessions) {
 			c := s.shinyPick.pick(r)
 			x := session{content: c, user: -1, style: randStyle(r)}
 			if s.content[c].access != "all" || r.IntN(10) >= 3 {
@@ -64,15 +92,19 @@ func (s *Server) Step(d time.Duration) {
 		s.endSessions(now)
 	}
 
-	// Visits: the first of each step is the health monitor.
+	// Visits, and the health monitor's.
 	if !s.visitPick.empty() {
-		for k, t := range times(float64(s.cfg.Visits)/histHours*hours, 1) {
+		var vs []visit
+		for _, t := range times(streamVisits) {
 			c := s.visitPick.pick(r)
 			st := randStyle(r)
-			v := s.makeVisit(r, st.trunc(t), c, st, true, func() int32 { return s.pickLiveUser(r) })
-			if k == 0 {
-				v.ua, v.user = uaHealth, -1
-			}
+			vs = append(vs, s.makeVisit(r, st.trunc(t), c, st, true, func() int32 { return s.pickLiveUser(r) }))
+		}
+		for _, t := range times(streamHealth) {
+			vs = append(vs, visit{time: t, content: s.visitPick.pick(r), style: styleUTCNano, user: -1, ua: uaHealth})
+		}
+		slices.SortFunc(vs, func(a, b visit) int { return cmp.Compare(a.time, b.time) })
+		for _, v := range vs {
 			v.time = s.clampVisit(v, &v.style)
 			s.touchUser(v.user, v.time)
 			s.visits = append(s.visits, v)
@@ -82,7 +114,7 @@ func (s *Server) Step(d time.Duration) {
 	// Logins and other audit entries.
 	var adds []audit
 	if len(s.users) > 0 {
-		for _, t := range times(float64(len(s.regulars))*hours/48, 1) {
+		for _, t := range times(streamLogins) {
 			u := s.pickLiveUser(r)
 			if u < 0 {
 				continue
@@ -93,7 +125,7 @@ func (s *Server) Step(d time.Duration) {
 			adds = append(adds, audit{time: t, style: st, user: u, target: -1, action: 0})
 		}
 	}
-	for _, t := range times(float64(s.cfg.AuditEntries)/histHours*hours*0.5, 0) {
+	for _, t := range times(streamAudits) {
 		st := randStyle(r)
 		a := s.makeAudit(r, st.trunc(t), st, func() int32 { return s.pickLiveUser(r) })
 		if a.user >= 0 {
@@ -183,22 +215,5 @@ func (s *Server) touchUser(u int32, t int64) {
 	x := &s.users[u]
 	if t = x.style.trunc(t); t > x.active {
 		x.active = t
-	}
-}
-
-func poisson(r *rand.Rand, mean float64) int {
-	if mean <= 0 {
-		return 0
-	}
-	if mean > 30 {
-		return max(0, int(math.Round(mean+math.Sqrt(mean)*r.NormFloat64())))
-	}
-	l, k, p := math.Exp(-mean), 0, 1.0
-	for {
-		p *= r.Float64()
-		if p <= l {
-			return k
-		}
-		k++
 	}
 }

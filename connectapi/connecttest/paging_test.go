@@ -174,7 +174,10 @@ func inWindow(x apiSession, from, to time.Time) bool {
 
 func TestUsageWindowSemantics(t *testing.T) {
 	clk := newClock()
-	s := startServer(t, smallConfig(clk))
+	cfg := smallConfig(clk)
+	// A busy month: a few sessions open at any time.
+	cfg.History, cfg.ShinySessions = 30*24*time.Hour, 10_000
+	s := startServer(t, cfg)
 	for range 3 { // some sessions open now
 		clk.Advance(time.Minute)
 		s.Step(time.Minute)

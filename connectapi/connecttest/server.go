@@ -98,7 +98,7 @@ type Server struct {
 	seats         int
 	expiry        time.Time
 	live          *rand.Rand
-	lastStep      int64
+	due           [numStreams]float64 // live events owed, carried between steps
 
 	fmu    sync.Mutex
 	faults []*faultState
