@@ -32,8 +32,19 @@ func benchBytes(b *testing.B) int64 {
 	return n
 }
 
-// benchUsers is the number of distinct usernames in the generated log.
-const benchUsers = 20000
+// benchUsers is the number of distinct usernames in the generated log:
+// WORKBENCH_BENCH_USERS, or 20000.
+func benchUsers(b *testing.B) int {
+	s := os.Getenv("WORKBENCH_BENCH_USERS")
+	if s == "" {
+		return 20000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		b.Fatalf("WORKBENCH_BENCH_USERS=%q is not a positive count", s)
+	}
+	return n
+}
 
 var benchTypes = []string{
 	"session_start", "session_start", "auth_login", "session_exit", "session_quit",
@@ -50,6 +61,7 @@ func writeBenchLog(b *testing.B, path string, size int64, jsonFormat bool) int64
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	rng := rand.New(rand.NewPCG(1, 2))
+	users := benchUsers(b)
 	start := ago(730 * day)
 	var written int64
 	if !jsonFormat {
@@ -58,7 +70,7 @@ func writeBenchLog(b *testing.B, path string, size int64, jsonFormat bool) int64
 	}
 	line := make([]byte, 0, 256)
 	for i := int64(0); written < size; i++ {
-		user := "user" + strconv.Itoa(rng.IntN(benchUsers))
+		user := "user" + strconv.Itoa(rng.IntN(users))
 		pid := 1000 + rng.IntN(60000)
 		ts := start + i*997 // ~1 s apart, increasing
 		typ := benchTypes[rng.IntN(len(benchTypes))]

@@ -81,9 +81,12 @@
 //   - only bytes appended since the last refresh are read;
 //   - a file renamed by rotation is recognised under its new name and never
 //     read twice, even when the new name also matches a pattern;
-//   - a file that no longer matches any pattern (renamed away or deleted) is
-//     read to its end on each refresh and closed once a refresh finds nothing
-//     new in it, so events written just before rotation are not lost;
+//   - a file that no longer matches any pattern and whose name no longer
+//     leads to it (renamed away or deleted) is read to its end on each
+//     refresh and closed once a refresh finds nothing new in it, so events
+//     written just before rotation are not lost; one still at its name (a
+//     glob can silently miss files on an I/O error) stays open and is not
+//     read twice;
 //   - a file whose size drops below the read offset was truncated and is read
 //     again from the start (a copytruncate that regrows past the old offset
 //     between two refreshes cannot be detected);

@@ -109,9 +109,11 @@ func (t *tailer) refresh(patterns []string) tailResult {
 			}
 			continue
 		}
-		// No longer matched (rotated away or deleted): it was drained above;
-		// close it once a refresh finds nothing new in it.
-		if err != nil || n == 0 {
+		// No longer matched. Rotated away or deleted: it was drained above;
+		// close it once a refresh finds nothing new in it. Still at its name
+		// (the pattern missed it, e.g. a glob hiding an I/O error on a network
+		// file system): keep it, so it is not read again from the start later.
+		if t.gone(tf) && (err != nil || n == 0) {
 			t.retire(tf)
 		}
 	}
@@ -258,6 +260,16 @@ func (t *tailer) tooLong(tf *tailFile) {
 		t.loggedErrors++
 		t.logger.Debug("skipping over-long audit log line", "path", tf.path, "limit_bytes", maxLineBytes)
 	}
+}
+
+// gone reports whether tf's name no longer leads to tf: removed or replaced.
+// Any other error (I/O, permissions) says nothing, and tf is kept.
+func (t *tailer) gone(tf *tailFile) bool {
+	fi, err := os.Stat(tf.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	return err == nil && identity(tf.path, fi) != tf.id
 }
 
 // retire closes a file that is no longer matched. Its incomplete last line,
