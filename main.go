@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -48,8 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opts.exited {
 		return 0 // --help or --version printed
 	}
+	opts.log.Writer = stderr
 	logger := promslog.New(opts.log)
-	logger = logger.With() // a fresh handler chain per run keeps tests independent
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, err)
 		return 2
@@ -100,41 +101,40 @@ func selfRegistry(disableRuntimeMetrics bool) *prometheus.Registry {
 	return reg
 }
 
-// metricsHandler serves one scrape: a fresh registry per request binds the
+// scrapeServer serves scrapes: a fresh registry per request binds the
 // collectors to the request's deadline, taken from Prometheus'
 // X-Prometheus-Scrape-Timeout-Seconds minus the offset.
-func metricsHandler(scrape func(context.Context) prometheus.Collector, static prometheus.Gatherers, opts *options, logger *slog.Logger) http.Handler {
-	inFlight := make(chan struct{}, max(opts.maxRequests, 1))
-	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelError)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if opts.maxRequests > 0 {
-			select {
-			case inFlight <- struct{}{}:
-				defer func() { <-inFlight }()
-			default:
-				http.Error(w, "too many concurrent scrapes; see --web.max-requests", http.StatusServiceUnavailable)
-				return
-			}
+type scrapeServer struct {
+	opts     *options
+	logger   *slog.Logger
+	errorLog *log.Logger
+	inFlight chan struct{}
+}
+
+func (s *scrapeServer) serve(w http.ResponseWriter, r *http.Request, scrape func(context.Context) prometheus.Collector, static prometheus.Gatherers) {
+	if s.opts.maxRequests > 0 {
+		select {
+		case s.inFlight <- struct{}{}:
+			defer func() { <-s.inFlight }()
+		default:
+			http.Error(w, "too many concurrent scrapes; see --web.max-requests", http.StatusServiceUnavailable)
+			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, opts.timeoutOffset, opts.connectTimeout))
-		defer cancel()
-		// The scrape is gathered first so that the exporter's own counters
-		// include the API calls this scrape made.
-		var gatherers prometheus.Gatherers
-		if scrape != nil {
-			reg := prometheus.NewRegistry()
-			if err := reg.Register(scrape(ctx)); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			gatherers = append(gatherers, reg)
-		}
-		gatherers = append(gatherers, static...)
-		promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
-			ErrorLog:      errorLog,
-			ErrorHandling: promhttp.ContinueOnError,
-		}).ServeHTTP(w, r.WithContext(ctx))
-	})
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, s.opts.timeoutOffset, s.opts.connectTimeout))
+	defer cancel()
+	// The scrape is gathered first so that the exporter's own counters
+	// include the API calls this scrape made.
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(scrape(ctx)); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	gatherers := append(prometheus.Gatherers{reg}, static...)
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+		ErrorLog:      s.errorLog,
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(w, r.WithContext(ctx))
 }
 
 // scrapeTimeout is Prometheus' scrape timeout minus the offset, or the

@@ -68,9 +68,11 @@ func TestAPIKeyComesFromFileOrEnvironment(t *testing.T) {
 	if _, err := parseOpts(t, "--connect.url=https://c.example.com"); err != nil {
 		t.Errorf("CONNECT_API_KEY should satisfy the key requirement: %v", err)
 	}
-	opts, _ := parseOpts(t, "--connect.url=https://c.example.com", "--connect.api-key-file=/nonexistent/key")
-	if _, err := keySource(opts); err == nil || !strings.Contains(err.Error(), "--connect.api-key-file") {
-		t.Errorf("missing key file: %v", err)
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"--connect.url=https://c.example.com", "--connect.api-key-file=/nonexistent/key",
+		"--web.listen-address=127.0.0.1:0"}, io.Discard, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "--connect.api-key-file") || !strings.Contains(stderr.String(), "/nonexistent/key") {
+		t.Errorf("missing key file: exit %d, %s", code, stderr.String())
 	}
 }
 

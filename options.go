@@ -56,6 +56,7 @@ type options struct {
 	demo         bool
 	demoScenario string
 
+	configFile  string
 	configCheck bool
 	exited      bool
 }
@@ -94,6 +95,8 @@ func newApp() (*kingpin.Application, *options) {
 			Default(fmt.Sprint(d.DefaultEnabled)).Bool()
 	}
 
+	app.Flag("config.file", "YAML file listing several Connect servers (see README). Their metrics are served on /probe?target=<name>, the distinct named-user count across them on /metrics.").StringVar(&o.configFile)
+	app.Flag("config.check", "Check --config.file (syntax, servers, key files) and exit.").BoolVar(&o.configCheck)
 	app.Flag("demo", "Run against a built-in simulated Connect server instead of a real one.").BoolVar(&o.demo)
 	app.Flag("demo.scenario", "Simulated situation in --demo: healthy, license-breach, license-expiring, down, unauthorized.").Default("healthy").StringVar(&o.demoScenario)
 	return app, o
@@ -105,7 +108,16 @@ func (o *options) validate() error {
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("--%s: %s", flag, fmt.Sprintf(format, args...)))
 	}
-	if !o.demo {
+	switch {
+	case o.configFile != "" && o.demo:
+		bad("config.file", "cannot be combined with --demo")
+	case o.configFile != "" && o.connectURL != "":
+		bad("config.file", "lists the servers itself; drop --connect.url (or CONNECT_SERVER)")
+	case o.configCheck && o.configFile == "":
+		bad("config.check", "needs --config.file")
+	case o.configFile != "":
+		// The file names each server's URL and key.
+	case !o.demo:
 		if o.connectURL == "" {
 			bad("connect.url", "required (or set CONNECT_SERVER), unless --demo")
 		} else if _, err := connectapi.ParseServerURL(o.connectURL); err != nil {
