@@ -120,9 +120,9 @@ func TestSeveralServersUnionAndProbe(t *testing.T) {
 	}
 	mfs := parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil))
 	for name, want := range map[string]float64{
-		"posit_connect_named_users_union":         float64(wantUnion),
-		"posit_connect_named_users_union_overlap":  float64(wantOverlap),
-		"posit_connect_named_users_union_complete": 1,
+		"posit_connect_named_users_union":                      float64(wantUnion),
+		"posit_connect_named_users_union_overlap":              float64(wantOverlap),
+		"posit_connect_named_users_union_complete":             1,
 		"posit_connect_exporter_config_last_reload_successful": 1,
 	} {
 		if got, ok := value(mfs, name); !ok || got != want {
