@@ -52,7 +52,7 @@ type window struct {
 }
 
 // Collector exposes Workbench named users and audit log health. It is safe
-// for concurrent use: scrapes are serialised and at most one reads the logs.
+// for concurrent use: scrapes are serialized and at most one reads the logs.
 type Collector struct {
 	paths       []string
 	windows     []window

@@ -79,7 +79,7 @@
 // are tracked by identity (device and inode), not by name, and kept open:
 //
 //   - only bytes appended since the last refresh are read;
-//   - a file renamed by rotation is recognised under its new name and never
+//   - a file renamed by rotation is recognized under its new name and never
 //     read twice, even when the new name also matches a pattern;
 //   - a file that no longer matches any pattern and whose name no longer
 //     leads to it (renamed away or deleted) is read to its end on each
