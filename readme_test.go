@@ -77,3 +77,18 @@ func TestREADMEMetricTableMatchesTheExposition(t *testing.T) {
 		}
 	}
 }
+
+func TestREADMEMetricTableCoversSeveralServers(t *testing.T) {
+	_, path := threeServers(t)
+	opts, err := parseOpts(t, "--config.file="+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	documented := readmeTable(t, "## Metrics")
+	for name := range parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil)) {
+		if strings.HasPrefix(name, "posit_") && !slices.Contains(documented, name) {
+			t.Errorf("metric %s is missing from the README's metric table", name)
+		}
+	}
+}
