@@ -120,13 +120,3 @@ func appendQuotedInt(b []byte, v int64) []byte {
 }
 
 func appendBool(b []byte, v bool) []byte { return strconv.AppendBool(b, v) }
-
-// key appends `,"name":` (or `"name":` when first).
-func key(b []byte, name string, first bool) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = append(b, name...)
-	return append(b, '"', ':')
-}

@@ -20,7 +20,7 @@ const (
 	// again on the same port. With Handler() only (no Start), matching
 	// connections are closed without a response instead.
 	FaultDown FaultKind = iota + 1
-	// FaultSlow sleeps Delay (or until the request is cancelled), then
+	// FaultSlow sleeps Delay (or until the request is canceled), then
 	// answers normally.
 	FaultSlow
 	// FaultUnauthorized answers 401 {"code":30,"error":"Invalid login."}.

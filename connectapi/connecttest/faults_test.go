@@ -59,7 +59,7 @@ func TestFaultPathAndTimes(t *testing.T) {
 	var pages []string
 	next := ""
 	failed := 0
-	for i := 0; i < 100; i++ {
+	for range 100 {
 		if len(pages) == 2 && failed == 0 {
 			s.SetFault(Fault{Kind: FaultServerError, Path: usagePath, Times: 1})
 		}
@@ -156,7 +156,7 @@ func TestFaultSlowHonoursContext(t *testing.T) {
 	s.SetFault(Fault{Kind: FaultSlow, Delay: time.Hour, Path: "/__api__/v1/users"})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	r := fetchCtx(t, ctx, s.URL(), "/__api__/v1/users", DefaultAPIKey)
+	r := fetchCtx(ctx, t, s.URL(), "/__api__/v1/users", DefaultAPIKey)
 	if !errors.Is(r.err, context.DeadlineExceeded) {
 		t.Errorf("slow: err %v status %d", r.err, r.status)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -68,10 +69,10 @@ type result struct {
 // fetch GETs base+path with the default key (key "" sends none).
 func fetch(t *testing.T, base, path, key string) result {
 	t.Helper()
-	return fetchCtx(t, context.Background(), base, path, key)
+	return fetchCtx(context.Background(), t, base, path, key)
 }
 
-func fetchCtx(t *testing.T, ctx context.Context, base, path, key string) result {
+func fetchCtx(ctx context.Context, t *testing.T, base, path, key string) result {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
@@ -197,9 +198,7 @@ func walkCursor[T any](t *testing.T, s *Server, path string, params url.Values) 
 	next := ""
 	for range 100000 {
 		q := url.Values{}
-		for k, v := range params {
-			q[k] = v
-		}
+		maps.Copy(q, params)
 		if next != "" {
 			q.Set("next", next)
 		}

@@ -166,7 +166,7 @@ func (s *Server) Start() error {
 	if s.started {
 		return errors.New("connecttest: server already started")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("connecttest: listen: %w", err)
 	}
@@ -233,7 +233,7 @@ func (s *Server) goUp() error {
 	// The port was ours a moment ago; retry briefly in case the kernel
 	// has not released it yet.
 	for range 50 {
-		ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
+		ln, err = new(net.ListenConfig).Listen(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
 		if err == nil {
 			break
 		}
