@@ -77,7 +77,12 @@
 //     to 1 on Shiny usage); visits older than about 200 days have a null
 //     user_agent, as servers before user-agent recording would return.
 //   - Health-monitor visits are anonymous, so VisitTotal.Anonymous includes
-//     them.
+//     them. The visits user_agent filter is an exact match.
+//   - /v1/users supports page_number, page_size, asc_order, prefix (first
+//     page only, like Connect), user_role and account_status ("|" for OR);
+//     sort is ignored (default order: first name, last name, username).
+//   - Live activity continues the generated rates (see Step); a second of
+//     RunLive adds about a second's worth of events, not one of each.
 //   - The 2023.11 licence style keeps ts, expiration and days-left as numbers
 //     and has-key/has-trial as booleans, exactly like the recorded response;
 //     LicenseAllStrings makes every value a string for harsher decoding tests.
