@@ -34,20 +34,30 @@ func scaleServer() *Server {
 	return scaleSrv
 }
 
-// BenchmarkGenerate builds the scale data set: 100k users, 10k content,
-// 1M Shiny sessions, 1M visits, 200k audit entries. It reports the live
-// heap the data set keeps.
+// BenchmarkGenerate builds the scale data set: 100k users, 10k content and
+// 1M Shiny sessions ("sessions"), plus 1M visits and 200k audit entries
+// ("full"). It reports the live heap the data set keeps.
 func BenchmarkGenerate(b *testing.B) {
-	var s *Server
-	for b.Loop() {
-		s = New(scaleConfig())
+	sessionsOnly := scaleConfig()
+	sessionsOnly.Visits, sessionsOnly.AuditEntries = 0, 0
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{{"sessions", sessionsOnly}, {"full", scaleConfig()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var s *Server
+			for b.Loop() {
+				s = nil
+				s = New(bc.cfg)
+			}
+			b.StopTimer()
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			b.ReportMetric(float64(m.HeapAlloc)/(1<<20), "heap-MiB")
+			runtime.KeepAlive(s)
+		})
 	}
-	b.StopTimer()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	b.ReportMetric(float64(m.HeapAlloc)/(1<<20), "heap-MiB")
-	runtime.KeepAlive(s)
 }
 
 func benchGet(b *testing.B, s *Server, path string) int {
