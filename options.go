@@ -21,6 +21,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/workbench"
 )
 
 // defaultListenAddress is outside the fully allocated 9100–9999 range of
@@ -55,6 +56,11 @@ type options struct {
 
 	demo         bool
 	demoScenario string
+
+	workbenchLogs       []string
+	workbenchSeats      int
+	workbenchWindowsRaw string
+	workbenchWindows    []time.Duration
 
 	configFile  string
 	configCheck bool
@@ -95,6 +101,9 @@ func newApp() (*kingpin.Application, *options) {
 			Default(fmt.Sprint(d.DefaultEnabled)).Bool()
 	}
 
+	app.Flag("workbench.audit-log", "Posit Workbench session audit log (r-sessions.csv or its NDJSON variant), a file or a glob; repeat for each node. Enables posit_workbench_* metrics.").StringsVar(&o.workbenchLogs)
+	app.Flag("workbench.license-seats", "Workbench named-user seats, exported as posit_workbench_license_user_seats (0: not exported).").Default("0").IntVar(&o.workbenchSeats)
+	app.Flag("workbench.windows", "Comma-separated windows for posit_workbench_named_users.").Default("30d,90d,365d").StringVar(&o.workbenchWindowsRaw)
 	app.Flag("config.file", "YAML file listing several Connect servers (see README). Their metrics are served on /probe?target=<name>, the distinct named-user count across them on /metrics.").StringVar(&o.configFile)
 	app.Flag("config.check", "Check --config.file (syntax, servers, key files) and exit.").BoolVar(&o.configCheck)
 	app.Flag("demo", "Run against a built-in simulated Connect server instead of a real one.").BoolVar(&o.demo)
@@ -158,6 +167,14 @@ func (o *options) validate() error {
 	}
 	if !strings.HasPrefix(o.metricsPath, "/") {
 		bad("web.telemetry-path", "must start with /, got %q", o.metricsPath)
+	}
+	if o.workbenchSeats < 0 {
+		bad("workbench.license-seats", "must not be negative, got %d", o.workbenchSeats)
+	}
+	if wb, err := workbench.ParseWindows(o.workbenchWindowsRaw); err != nil {
+		bad("workbench.windows", "%v", err)
+	} else {
+		o.workbenchWindows = wb
 	}
 	ws, err := collector.ParseWindows(o.activeWindowsRaw)
 	if err != nil {

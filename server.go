@@ -27,6 +27,7 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/workbench"
 )
 
 // server is everything the exporter runs: the HTTP routes and what they
@@ -85,6 +86,18 @@ func newServer(ctx context.Context, opts *options, logger *slog.Logger) (*server
 	scrapes := &scrapeServer{opts: opts, logger: logger, inFlight: make(chan struct{}, max(opts.maxRequests, 1)),
 		errorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}
 	static := prometheus.Gatherers{selfReg}
+	if len(opts.workbenchLogs) > 0 {
+		wb, err := startWorkbench(opts, logger)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { _ = wb.Close() })
+		wbReg := prometheus.NewRegistry()
+		if err := wbReg.Register(wb); err != nil {
+			return nil, err
+		}
+		static = append(static, wbReg)
+	}
 
 	var metrics http.Handler
 	if opts.configFile != "" {
@@ -149,6 +162,28 @@ func newServer(ctx context.Context, opts *options, logger *slog.Logger) (*server
 		s.mux.Handle("/", landing)
 	}
 	return s, nil
+}
+
+// startWorkbench builds the Workbench collector and reads the logs once in
+// the background, so a large log does not hold up the first scrape for long.
+func startWorkbench(opts *options, logger *slog.Logger) (*workbench.Collector, error) {
+	wb, err := workbench.NewCollector(workbench.Config{
+		Paths: opts.workbenchLogs, Windows: opts.workbenchWindows, Seats: opts.workbenchSeats,
+		Logger: logger.With("source", "workbench"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--workbench.audit-log: %w", err)
+	}
+	go func() {
+		discard := make(chan prometheus.Metric, 64)
+		go func() {
+			for range discard {
+			}
+		}()
+		wb.Collect(discard)
+		close(discard)
+	}()
+	return wb, nil
 }
 
 func loadConfig(path string) (*config.Config, error) {
