@@ -276,6 +276,7 @@ type runner struct {
 	running chan struct{} // closed when the current read ends; nil when idle
 	lastOK  time.Time     // start of the last successful read
 	lastErr error         // result of the last completed read
+	ready   bool          // a read has succeeded since start-up
 }
 
 // Update implements Updater.
@@ -292,10 +293,17 @@ func (r *runner) Update(ctx context.Context, ch chan<- prometheus.Metric) error 
 		}
 	}
 	r.mu.Lock()
-	err = r.lastErr
+	err, ready := r.lastErr, r.ready
 	r.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if !ready {
+		// Until the first read after start-up completes, the counters
+		// restored from the state file may be older than what was
+		// exposed before a crash; a gap is better than a false reset.
+		r.logger.Debug("first read still running; no series yet")
+		return nil
 	}
 	r.impl.collect(ch)
 	return nil
@@ -331,7 +339,7 @@ func (r *runner) start() (<-chan struct{}, error) {
 		}
 		r.mu.Lock()
 		if err == nil {
-			r.lastOK = now
+			r.lastOK, r.ready = now, true
 		}
 		r.lastErr = err
 		r.running = nil

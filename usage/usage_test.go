@@ -140,6 +140,23 @@ func checkTruth(t testing.TB, got values, tr truth) {
 	}
 }
 
+// checkMonotone fails when an emitted counter is below its value in an
+// earlier scrape (a restart included), and records the new values.
+func checkMonotone(t testing.TB, prev, cur values) {
+	t.Helper()
+	for _, m := range []string{mStarted, mEnded, mDuration, mVisits, mAudit, mLast} {
+		if prev[m] == nil {
+			prev[m] = map[string]float64{}
+		}
+		for k, v := range cur[m] {
+			if v < prev[m][k] {
+				t.Errorf("%s{%s} went down: %v → %v", m, k, prev[m][k], v)
+			}
+			prev[m][k] = v
+		}
+	}
+}
+
 func newStreams(t testing.TB, cfg Config) *Streams {
 	t.Helper()
 	s, err := New(cfg)
@@ -398,6 +415,7 @@ func TestFakeLiveExact(t *testing.T) {
 			auditBase := len(f.audit) + 999
 			scrape(t, s)
 			excluded := map[string]bool{}
+			prev := values{}
 			for i := range 100 {
 				a.step(time.Duration(5+a.rng.IntN(60)) * time.Second)
 				switch a.rng.IntN(12) {
@@ -420,6 +438,7 @@ func TestFakeLiveExact(t *testing.T) {
 					s = newStreams(t, cfg)
 				}
 				r := scrapeCtx(t, s, context.Background())
+				checkMonotone(t, prev, r.v)
 				if r.errs["shiny"] == nil && r.errs["visits"] == nil && r.errs["audit"] == nil {
 					checkTruth(t, r.v, f.truth(t0, auditBase, excluded, "ContentHealthMonitor/1.0"))
 				}
