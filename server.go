@@ -321,20 +321,14 @@ func enabled(opts *options, spec config.Server, name string) bool {
 
 // updaters builds the switched-on collectors in table order.
 func (d *deps) updaters(t *target, spec config.Server, logger *slog.Logger) ([]collector.NamedUpdater, error) {
-	src := t.src
-	builders := map[string]func() collector.Updater{
-		"server":  func() collector.Updater { return collector.NewServerCollector(src) },
-		"users":   func() collector.Updater { return collector.NewUsersCollector(src) },
-		"groups":  func() collector.Updater { return collector.NewGroupsCollector(src) },
-		"content": func() collector.Updater { return collector.NewContentCollector(src) },
-	}
 	var out []collector.NamedUpdater
 	for _, def := range collector.Definitions {
-		build, ok := builders[def.Name]
-		if !ok || !enabled(d.opts, spec, def.Name) {
+		if !enabled(d.opts, spec, def.Name) {
 			continue
 		}
-		out = append(out, collector.NamedUpdater{Name: def.Name, Updater: build()})
+		if u, ok := collector.NewSourceUpdater(def.Name, t.src); ok {
+			out = append(out, collector.NamedUpdater{Name: def.Name, Updater: u})
+		}
 	}
 	_ = logger
 	return out, nil

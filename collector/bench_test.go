@@ -46,10 +46,7 @@ func benchExporter(b *testing.B, url string, ttl time.Duration) *Exporter {
 	windows, _ := ParseWindows("30d,90d,365d")
 	src := &Source{Client: client, Cache: connectapi.NewCache(connectapi.CacheConfig{DefaultTTL: ttl, FetchTimeout: time.Minute}),
 		ActiveWindows: windows, Now: func() time.Time { return testNow }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	return NewExporter(src, []NamedUpdater{
-		{"server", NewServerCollector(src)}, {"users", NewUsersCollector(src)},
-		{"groups", NewGroupsCollector(src)}, {"content", NewContentCollector(src)},
-	}, src.Logger)
+	return NewExporter(src, SourceUpdaters(src), src.Logger)
 }
 
 func scrapeOnce(b *testing.B, e *Exporter) int {

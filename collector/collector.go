@@ -58,6 +58,35 @@ var (
 		"How long the collector took in this scrape.", []string{"collector"}, nil)
 )
 
+// NewSourceUpdater builds the named collector that reads only through
+// src. It reports false for names it does not build (the usage streams,
+// which keep state of their own and are built by their package).
+func NewSourceUpdater(name string, src *Source) (Updater, bool) {
+	switch name {
+	case "server":
+		return NewServerCollector(src), true
+	case "users":
+		return NewUsersCollector(src), true
+	case "groups":
+		return NewGroupsCollector(src), true
+	case "content":
+		return NewContentCollector(src), true
+	}
+	return nil, false
+}
+
+// SourceUpdaters builds every collector NewSourceUpdater knows, in table
+// order.
+func SourceUpdaters(src *Source) []NamedUpdater {
+	var out []NamedUpdater
+	for _, d := range Definitions {
+		if u, ok := NewSourceUpdater(d.Name, src); ok {
+			out = append(out, NamedUpdater{d.Name, u})
+		}
+	}
+	return out
+}
+
 // NamedUpdater is an enabled collector.
 type NamedUpdater struct {
 	Name    string

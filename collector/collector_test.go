@@ -84,11 +84,7 @@ func newTestExporter(t *testing.T, url, key string, ttl time.Duration, now func(
 		Cache:         connectapi.NewCache(connectapi.CacheConfig{DefaultTTL: ttl, FetchTimeout: 5 * time.Second}),
 		ActiveWindows: windows, Now: now, Logger: logger,
 	}
-	updaters := []NamedUpdater{
-		{"server", NewServerCollector(src)}, {"users", NewUsersCollector(src)},
-		{"groups", NewGroupsCollector(src)}, {"content", NewContentCollector(src)},
-	}
-	return &testSetup{src: src, exporter: NewExporter(src, updaters, logger), logs: logs}
+	return &testSetup{src: src, exporter: NewExporter(src, SourceUpdaters(src), logger), logs: logs}
 }
 
 func TestGoldenScrape(t *testing.T) {

@@ -33,8 +33,7 @@ func TestNoGoroutineLeakUnderFaults(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	src := &Source{Client: client, ActiveWindows: windows, Logger: logger,
 		Cache: connectapi.NewCache(connectapi.CacheConfig{FetchTimeout: time.Second})} // TTL 0: every scrape fetches
-	e := NewExporter(src, []NamedUpdater{{"server", NewServerCollector(src)}, {"users", NewUsersCollector(src)},
-		{"groups", NewGroupsCollector(src)}, {"content", NewContentCollector(src)}}, logger)
+	e := NewExporter(src, SourceUpdaters(src), logger)
 
 	for _, f := range []connecttest.Fault{
 		{}, {Kind: connecttest.FaultServerError}, {Kind: connecttest.FaultTruncatedJSON}, {Kind: connecttest.FaultProxyHTML},

@@ -37,13 +37,7 @@ func eachOffsetPage[T any](ctx context.Context, c *Client, endpoint string, q ur
 		if p.CurrentPage != nil && *p.CurrentPage != page {
 			return fmt.Errorf("GET %s: asked for page %d, got page %d", endpoint, page, *p.CurrentPage)
 		}
-		if len(p.Results) == 0 {
-			return nil
-		}
-		if err := fn(p.Results); err != nil {
-			if errors.Is(err, ErrStopPaging) {
-				return nil
-			}
+		if more, err := handOn(p.Results, fn); !more {
 			return err
 		}
 		seen += len(p.Results)
@@ -81,13 +75,7 @@ func eachCursorPage[T any](ctx context.Context, c *Client, endpoint string, q ur
 		if err := c.getJSON(ctx, endpoint, q, &p); err != nil {
 			return err
 		}
-		if len(p.Results) == 0 {
-			return nil
-		}
-		if err := fn(p.Results); err != nil {
-			if errors.Is(err, ErrStopPaging) {
-				return nil
-			}
+		if more, err := handOn(p.Results, fn); !more {
 			return err
 		}
 		next := p.Paging.Cursors.Next
@@ -101,4 +89,19 @@ func eachCursorPage[T any](ctx context.Context, c *Client, endpoint string, q ur
 		q.Set("next", *next)
 	}
 	return fmt.Errorf("GET %s: more than %d pages", endpoint, maxPages)
+}
+
+// handOn gives a page to the caller; more is false when paging ends here:
+// an empty page, the caller's ErrStopPaging, or the caller's error.
+func handOn[T any](results []T, fn func([]T) error) (more bool, err error) {
+	if len(results) == 0 {
+		return false, nil
+	}
+	if err := fn(results); err != nil {
+		if errors.Is(err, ErrStopPaging) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
