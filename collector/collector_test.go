@@ -384,3 +384,24 @@ func boolString(b bool) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestRetryAfterIsHonouredAcrossScrapes(t *testing.T) {
+	sim := newSim(t, connecttest.Config{Seed: 1, Users: 40, Content: 5, Groups: 2})
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultRateLimited, Path: "/__api__/v1/users", RetryAfter: time.Hour})
+	s := newTestExporter(t, sim.URL(), testKey, 0, nil) // TTL 0: without the rest, every scrape would ask
+	for range 10 {
+		got := gather(t, s.exporter.Scrape(context.Background()))
+		if got["posit_connect_scrape_collector_success{collector=users}"] != 0 {
+			t.Fatal("users succeeded while rate limited")
+		}
+		if got["posit_connect_up"] != 1 {
+			t.Fatal("a 429 on one endpoint is not Connect being down")
+		}
+	}
+	if n := sim.Requests("/__api__/v1/users"); n != 1 {
+		t.Errorf("asked for users %d times during Retry-After, want 1", n)
+	}
+	if n := sim.Requests("/__api__/v1/content"); n != 10 {
+		t.Errorf("other resources must not rest: content asked %d times, want 10", n)
+	}
+}
