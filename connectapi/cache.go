@@ -13,6 +13,10 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// MaxRetryAfter bounds how long a resource rests on Connect's say-so, in
+// case a server or proxy asks for something absurd.
+const MaxRetryAfter = 15 * time.Minute
+
 // CacheObserver is told about every cache lookup.
 type CacheObserver func(resource string, hit bool)
 
@@ -166,7 +170,7 @@ func (c *Cache) record(resource string, err error) {
 		rest = min(time.Second<<min(f.count-2, 16), c.cfg.MaxBackoff)
 	}
 	if ra, ok := RetryAfter(err); ok {
-		rest = max(rest, min(ra, c.cfg.MaxBackoff))
+		rest = max(rest, min(ra, MaxRetryAfter))
 	}
 	f.until = time.Now().Add(rest)
 	c.failures[resource] = f

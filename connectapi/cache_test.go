@@ -115,7 +115,7 @@ func TestCacheTTLExpiresAndErrorsAreNotCached(t *testing.T) {
 
 func TestCacheHonoursRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCache(CacheConfig{DefaultTTL: time.Minute, MaxBackoff: time.Minute})
+		c := NewCache(CacheConfig{DefaultTTL: time.Minute, MaxBackoff: time.Second})
 		ctx := context.Background()
 		calls := 0
 		limited := func(context.Context) (int, error) {
@@ -123,7 +123,7 @@ func TestCacheHonoursRetryAfter(t *testing.T) {
 			return 0, &APIError{Method: "GET", Endpoint: "/v1/users", StatusCode: 429, RetryAfter: 20 * time.Second}
 		}
 		_, _ = Cached(ctx, c, "users", limited)
-		time.Sleep(19 * time.Second)
+		time.Sleep(19 * time.Second) // longer than MaxBackoff: Retry-After has its own bound
 		if _, err := Cached(ctx, c, "users", limited); calls != 1 || err == nil {
 			t.Fatalf("asked Connect during Retry-After: calls=%d", calls)
 		}
