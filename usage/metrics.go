@@ -50,3 +50,14 @@ func emitLastEvent(ch chan<- prometheus.Metric, stream string, t time.Time) {
 	}
 	ch <- prometheus.MustNewConstMetric(lastEventDesc, prometheus.GaugeValue, float64(t.UnixNano())/1e9, stream)
 }
+
+// resized copies m into a map sized for its contents. Go maps never shrink
+// and churn (insert, delete, insert…) grows them to several times their live
+// size; rebuilding after many deletions keeps memory tied to what is live.
+func resized[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

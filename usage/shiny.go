@@ -79,6 +79,8 @@ type shinyStream struct {
 	ended     map[sessionKey]int64 // end, Unix nanoseconds
 	lastEvent time.Time
 	gen       uint64
+	deletes   int          // since the maps were last rebuilt
+	ties      []sessionKey // ended keys kept only because started == mark
 }
 
 func newShinyStream(s *Streams) *shinyStream {
@@ -141,13 +143,14 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 	}
 	st.baselined = true
 	st.position = now
-	st.walk, st.markSet = false, false
+	st.walk, st.markSet, st.ties = false, false, nil
 	dropped := 0
 	for k, o := range st.open {
 		if o.gen != w.gen {
 			// A complete read returns every open session; this one is
 			// gone without an end (deleted, or its end fell before from).
 			delete(st.open, k)
+			st.deletes++
 			dropped++
 		}
 	}
@@ -157,7 +160,11 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 	for k, e := range st.ended {
 		if e < w.keepFrom {
 			delete(st.ended, k)
+			st.deletes++
 		}
+	}
+	if st.deletes > 4*(len(st.open)+len(st.ended))+4096 {
+		st.open, st.ended, st.deletes = resized(st.open), resized(st.ended), 0
 	}
 	return nil
 }
@@ -192,6 +199,15 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 	}
 	last := p[len(p)-1].Started.UnixNano()
 	if !st.markSet || last > st.mark {
+		// Keys kept only because they sat at the old mark are covered by
+		// the new one.
+		for _, k := range st.ties {
+			if e, ok := st.ended[k]; ok && e < w.keepFrom && !st.unordered {
+				delete(st.ended, k)
+				st.deletes++
+			}
+		}
+		st.ties = st.ties[:0]
 		st.mark, st.markSet = last, true
 	}
 	// Records at exactly the mark are not covered by it (it is strict):
@@ -199,7 +215,11 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 	for i := len(p) - 1; i >= 0 && p[i].Started.UnixNano() == st.mark; i-- {
 		r := &p[i]
 		if r.Ended != nil && !isExcluded(w.excluded, r.UserGUID) {
-			st.ended[sessionKey{content: r.ContentGUID, user: r.UserGUID, started: st.mark}] = r.Ended.UnixNano()
+			k := sessionKey{content: r.ContentGUID, user: r.UserGUID, started: st.mark}
+			if _, ok := st.ended[k]; !ok {
+				st.ended[k] = r.Ended.UnixNano()
+				st.ties = append(st.ties, k)
+			}
 		}
 	}
 }
@@ -238,6 +258,7 @@ func (st *shinyStream) seenEnded(w *shinyWalk, k sessionKey, r *connectapi.Shiny
 	d := r.Ended.Sub(r.Started)
 	if o, ok := st.open[k]; ok {
 		delete(st.open, k)
+		st.deletes++
 		if !o.baseline {
 			switch {
 			case o.counted:

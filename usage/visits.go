@@ -47,6 +47,7 @@ type visitStream struct {
 	head      int
 	lastEvent time.Time
 	gen       uint64
+	deletes   int // since seen was last rebuilt
 }
 
 func newVisitStream(s *Streams) *visitStream {
@@ -153,6 +154,10 @@ func (st *visitStream) advance(t time.Time) {
 	for st.head < len(st.queue) && st.queue[st.head].t < cut {
 		delete(st.seen, st.queue[st.head])
 		st.head++
+		st.deletes++
+	}
+	if st.deletes > 4*len(st.seen)+4096 {
+		st.seen, st.deletes = resized(st.seen), 0
 	}
 	if st.head > 1024 && st.head*2 > len(st.queue) {
 		st.queue = append(st.queue[:0:0], st.queue[st.head:]...)

@@ -1,0 +1,8 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build !race
+
+package usage
+
+const raceEnabled = false
