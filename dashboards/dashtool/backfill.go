@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ func backfill(args []string) error {
 	instance := fs.String("instance", "", "instance label (host:port as Prometheus scrapes it)")
 	days := fs.Float64("days", 14, "history of the gauges time series panels and rules read over time, days")
 	usageDays := fs.Float64("usage-days", 3, "history of counters, days (0: none)")
+	counters := fs.String("counters", ".*", "regex: the counter families that get history")
 	step := fs.Duration("step", time.Minute, "sample spacing")
 	growth := fs.Float64("growth", 0, "named and active users grew by this fraction over the history (0.25: from 75 % to today's value)")
 	endUnix := fs.Int64("end", 0, "last sample, Unix seconds (default now - step)")
@@ -39,6 +41,10 @@ func backfill(args []string) error {
 	_ = fs.Parse(args)
 	if *exporter == "" || *job == "" || *instance == "" || *out == "" {
 		return errors.New("-exporter, -job, -instance and -out are required")
+	}
+	counterRE, err := regexp.Compile("^(?:" + *counters + ")$")
+	if err != nil {
+		return err
 	}
 	scraped, err := scrape(*exporter)
 	if err != nil {
@@ -76,8 +82,10 @@ func backfill(args []string) error {
 	for _, name := range names {
 		d := *days
 		switch {
-		case strings.HasSuffix(name, "_total"):
+		case strings.HasSuffix(name, "_total") && counterRE.MatchString(name):
 			d = *usageDays
+		case strings.HasSuffix(name, "_total"):
+			continue
 		case !trendFamilies[name]:
 			continue
 		}
@@ -221,9 +229,12 @@ func (g *gen) series(s sample, start time.Time, n int) []float64 {
 	return out
 }
 
-// counter integrates a rate with a working-day rhythm; series of a family
-// get Zipf-like shares from a hash of their labels. Sessions ended and their
-// summed length follow the sessions started of the same content.
+// counter integrates a rate: usage follows a working-day rhythm, the
+// exporter's own requests are steady. Series of a family get Zipf-like shares
+// from a hash of their labels. Related series are derived from one
+// accumulator, so that they stay consistent: sessions ended and their summed
+// length follow the sessions started of the same content, and cache hits are
+// 85 % of the cache requests of the same resource (never more).
 func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
 	perHour := map[string]float64{
 		"posit_connect_shiny_sessions_total":                 40,
@@ -233,13 +244,12 @@ func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
 		"posit_connect_audit_events_total":                   25,
 		"posit_connect_exporter_api_requests_total":          60,
 		"posit_connect_exporter_cache_requests_total":        240,
-		"posit_connect_exporter_cache_hits_total":            204, // 85 % of the requests
+		"posit_connect_exporter_cache_hits_total":            240,
 	}[s.name]
 	if perHour == 0 {
 		perHour = 10
 	}
-	// Related series (sessions, ended, duration of one app; cache requests
-	// and hits of one resource) share their key, hence their share.
+	steady := strings.HasPrefix(s.name, "posit_connect_exporter_")
 	key := s.labels.get("content_guid") + s.labels.get("resource") + s.labels.get("action")
 	if key == "" {
 		key = s.labels.String()
@@ -248,12 +258,18 @@ func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
 	meanLen := 120 + float64(hash(key)%1500)
 	acc := 0.0
 	for i := range out {
-		acc += perHour * share * rhythm(at(i)) * g.step.Hours()
+		level := 1.0
+		if !steady {
+			level = rhythm(at(i))
+		}
+		acc += perHour * share * level * g.step.Hours()
 		switch s.name {
 		case "posit_connect_shiny_sessions_ended_total":
 			out[i] = math.Floor(acc * 0.98)
 		case "posit_connect_shiny_session_duration_seconds_total":
 			out[i] = math.Floor(acc*0.98) * meanLen
+		case "posit_connect_exporter_cache_hits_total":
+			out[i] = math.Floor(0.85 * math.Floor(acc))
 		default:
 			out[i] = math.Floor(acc)
 		}

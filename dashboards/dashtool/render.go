@@ -359,7 +359,7 @@ func (r *renderer) timeseries(pn dashboards.Panel, w, h int) (string, error) {
 	hi += (hi - lo) * 0.05
 	legendRows := 1 + len(res)/6
 	plotH := h - 16*legendRows - 22
-	const axisW = 70
+	const axisW = 86
 	plotW := w - axisW - 12
 	x0, y0 := float64(axisW), 6.0
 	sx := func(t float64) float64 {

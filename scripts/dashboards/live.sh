@@ -10,9 +10,11 @@
 #   live       healthy, no history: every panel and variable query must
 #              return data from live scrapes alone; no alert; then it is
 #              stopped and PositConnectExporterDown must become active.
-#   healthy    healthy, 14 days of backfilled history (renders); no alert.
+#   healthy    healthy, 14 days of backfilled gauges and 3 days of usage
+#              counters (the usage render); no alert.
 #   breach     93 % of the seats, license ends in 20 days, named users grew
-#              30 % over the backfilled 14 days: seats, expiry and forecast alerts.
+#              30 % over the backfilled 14 days: seats, expiry and forecast
+#              alerts (the license render).
 #   expiring   license ends in 5 days: both expiry alerts.
 #   down       Connect unreachable: PositConnectAPIDown only.
 #   unauthorized  Connect rejects the key: PositConnectAPIDown only.
@@ -95,7 +97,8 @@ step "backfill history (healthy: flat; breach: named users grew 30 % over 14 day
 "$tmp/dashtool" backfill -exporter "http://127.0.0.1:${port[healthy]}/metrics" -job posit_connect_healthy \
 	-instance "127.0.0.1:${port[healthy]}" -days 14 -usage-days 3 -out "$tmp/healthy.om"
 "$tmp/dashtool" backfill -exporter "http://127.0.0.1:${port[breach]}/metrics" -job posit_connect_breach \
-	-instance "127.0.0.1:${port[breach]}" -days 14 -usage-days 0 -growth 0.3 -out "$tmp/breach.om"
+	-instance "127.0.0.1:${port[breach]}" -days 14 -usage-days 14 -counters 'posit_connect_exporter_.*' \
+	-growth 0.3 -out "$tmp/breach.om"
 # Two promtool runs in parallel into one data directory (distinct blocks).
 bf=()
 for f in healthy breach; do
@@ -167,10 +170,11 @@ unset 'pid[live]'
 if [[ -n "$render_dir" ]]; then
 	for uid in posit-connect-license posit-connect-usage; do
 		step "render $uid"
-		# Counters have 3 days of history: the usage preview shows 3 days.
-		range=30d
-		[[ $uid == posit-connect-usage ]] && range=3d
-		height=$("$tmp/dashtool" render -prom "$prom" -uid "$uid" -job posit_connect_healthy -range "$range" -width 1400 -out "$tmp/$uid.html")
+		# The history is 14 days (license: the breach scenario, which has a
+		# trend) and 3 days of usage counters (healthy).
+		job=posit_connect_breach range=14d
+		[[ $uid == posit-connect-usage ]] && job=posit_connect_healthy range=3d
+		height=$("$tmp/dashtool" render -prom "$prom" -uid "$uid" -job "$job" -range "$range" -width 1400 -out "$tmp/$uid.html")
 		chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 			--disable-background-networking --disable-component-update --disable-sync \
 			--user-data-dir="$tmp/chrome" --hide-scrollbars --window-size="1400,$height" \
