@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -55,7 +56,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 			}
 			if first {
 				first = false
-				newest = id
+				newest, newestTime = id, e.Time
 				if lastID != "" && compareIDs(id, lastID) < 0 {
 					st.s.logger.Warn("the newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
 				}
@@ -101,9 +102,7 @@ func (st *auditStream) export() *auditState {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := &auditState{Baselined: st.baselined, LastID: st.lastID, LastEvent: timePtr(st.lastEvent), Counters: make(map[string]uint64, len(st.counts))}
-	for a, n := range st.counts {
-		out.Counters[a] = n
-	}
+	maps.Copy(out.Counters, st.counts)
 	return out
 }
 
@@ -119,9 +118,7 @@ func (st *auditStream) restore(in *auditState) error {
 	}
 	st.baselined = in.Baselined
 	st.lastEvent = timeVal(in.LastEvent)
-	for a, n := range in.Counters {
-		st.counts[a] = n
-	}
+	maps.Copy(st.counts, in.Counters)
 	return nil
 }
 

@@ -148,7 +148,7 @@ func BenchmarkSimulator1M(b *testing.B) {
 // that 10 million events cost no memory in the source: session i starts at
 // t0+i*dt and lasts 30s to 10m30s (one in a hundred lasts 3h); visit i is at
 // t0+i*dt, every seventh an exact copy of the one before, every fiftieth
-// from the health monitor. It honours from and the open/ended rules at the
+// from the health monitor. It honors from and the open/ended rules at the
 // clock's time, like Connect.
 type synthSource struct {
 	clk     *clock

@@ -4,6 +4,7 @@
 package usage
 
 import (
+	"maps"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,8 +57,6 @@ func emitLastEvent(ch chan<- prometheus.Metric, stream string, t time.Time) {
 // size; rebuilding after many deletions keeps memory tied to what is live.
 func resized[K comparable, V any](m map[K]V) map[K]V {
 	out := make(map[K]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
+	maps.Copy(out, m)
 	return out
 }

@@ -219,7 +219,7 @@ func TestSimulatorLiveExact(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				r := scrapeCtx(t, s, context.Background())
+				r := scrapeCtx(context.Background(), t, s)
 				checkMonotone(t, prev, r.v)
 				srv.ClearFaults()
 				if err := srv.ListenErr(); err != nil {

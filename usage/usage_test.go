@@ -46,7 +46,7 @@ type scrapeResult struct {
 	errs map[string]error
 }
 
-func scrapeCtx(t testing.TB, s *Streams, ctx context.Context) scrapeResult {
+func scrapeCtx(ctx context.Context, t testing.TB, s *Streams) scrapeResult {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	c := &allCollector{s: s, ctx: ctx}
@@ -75,7 +75,7 @@ func scrape(t testing.TB, s *Streams) scrapeResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r := scrapeCtx(t, s, ctx)
+	r := scrapeCtx(ctx, t, s)
 	for name, err := range r.errs {
 		if err != nil {
 			t.Fatalf("%s: unexpected error %v", name, err)
@@ -293,7 +293,7 @@ func TestExcludeUsernamesUnresolvable(t *testing.T) {
 	f.users = []connectapi.User{{GUID: "u-1", Username: "dev"}}
 	f.failUsers = 1
 	s := newStreams(t, Config{Source: f, Now: clk.Now, ExcludeUsers: []string{"dev"}})
-	r := scrapeCtx(t, s, context.Background())
+	r := scrapeCtx(context.Background(), t, s)
 	// The users list fails once: Shiny (read first) fails, visits resolve.
 	if r.errs["shiny"] == nil || r.errs["visits"] != nil {
 		t.Fatalf("want a Shiny error while usernames cannot be resolved, got %v", r.errs)
@@ -365,7 +365,7 @@ func TestAuditStream(t *testing.T) {
 		f.addAudit(fakeActions[i%3], clk.Now())
 	}
 	f.failAudit = 2
-	r := scrapeCtx(t, s, context.Background())
+	r := scrapeCtx(context.Background(), t, s)
 	if !errors.Is(r.errs["audit"], errPage) {
 		t.Fatalf("want the page error, got %v", r.errs["audit"])
 	}
@@ -437,7 +437,7 @@ func TestFakeLiveExact(t *testing.T) {
 					s.wg.Wait()
 					s = newStreams(t, cfg)
 				}
-				r := scrapeCtx(t, s, context.Background())
+				r := scrapeCtx(context.Background(), t, s)
 				checkMonotone(t, prev, r.v)
 				if r.errs["shiny"] == nil && r.errs["visits"] == nil && r.errs["audit"] == nil {
 					checkTruth(t, r.v, f.truth(t0, auditBase, excluded, "ContentHealthMonitor/1.0"))
@@ -468,7 +468,7 @@ func TestSlowReadServedFromMemory(t *testing.T) {
 	f.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	r := scrapeCtx(t, s, ctx)
+	r := scrapeCtx(ctx, t, s)
 	if r.errs["shiny"] != nil {
 		t.Fatalf("a slow read is not an error: %v", r.errs["shiny"])
 	}
@@ -479,7 +479,7 @@ func TestSlowReadServedFromMemory(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
 	clk.Advance(time.Minute)
-	scrapeCtx(t, s, ctx2)
+	scrapeCtx(ctx2, t, s)
 	f.mu.Lock()
 	f.block = nil
 	f.mu.Unlock()
@@ -546,7 +546,7 @@ func TestStateRoundTrip(t *testing.T) {
 	f.mu.Lock()
 	f.failShiny, f.failVisits, f.failAudit = 1, 1, 1 // served from the file, not the API
 	f.mu.Unlock()
-	r := scrapeCtx(t, s2, context.Background())
+	r := scrapeCtx(context.Background(), t, s2)
 	if r.errs["shiny"] == nil || r.errs["visits"] == nil || r.errs["audit"] == nil {
 		t.Fatalf("want the faulted reads' errors, got %v", r.errs)
 	}

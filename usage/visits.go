@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -191,9 +192,7 @@ func (st *visitStream) export() *visitState {
 		Counters:  make(map[string]uint64, len(st.counts)),
 		Seen:      make([]visitSeenState, 0, len(st.seen)),
 	}
-	for g, n := range st.counts {
-		out.Counters[g] = n
-	}
+	maps.Copy(out.Counters, st.counts)
 	for k, e := range st.seen {
 		out.Seen = append(out.Seen, visitSeenState{Time: time.Unix(0, k.t).UTC(), Hash: fmt.Sprintf("%016x", k.h), N: e.n})
 	}
@@ -210,9 +209,7 @@ func (st *visitStream) restore(in *visitState) error {
 	st.unordered = in.Unordered
 	st.position = timeVal(in.Position)
 	st.lastEvent = timeVal(in.LastEvent)
-	for g, n := range in.Counters {
-		st.counts[g] = n
-	}
+	maps.Copy(st.counts, in.Counters)
 	seen := slices.Clone(in.Seen)
 	slices.SortStableFunc(seen, func(a, b visitSeenState) int { return a.Time.Compare(b.Time) })
 	for _, e := range seen {
