@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -97,7 +98,7 @@ func TestDashboardFrame(t *testing.T) {
 			if d.Title == "" || d.Description == "" {
 				t.Error("title or description empty")
 			}
-			if !contains(d.Tags, "posit-connect") {
+			if !slices.Contains(d.Tags, "posit-connect") {
 				t.Errorf("tags %v lack posit-connect", d.Tags)
 			}
 			if d.GraphTooltip != 1 {
@@ -270,7 +271,7 @@ func checkLicenseThresholds(t *testing.T, name string, th Thresholds) {
 	want := []struct {
 		color string
 		value *float64
-	}{{"green", nil}, {"yellow", ptr(0.8)}, {"red", ptr(0.9)}}
+	}{{"green", nil}, {"yellow", new(0.8)}, {"red", new(0.9)}}
 	ok := th.Mode == "absolute" && len(th.Steps) == len(want)
 	for i := 0; ok && i < len(want); i++ {
 		s := th.Steps[i]
@@ -331,7 +332,7 @@ type selector struct {
 
 func (s selector) has(matcher string) bool {
 	inner := strings.TrimSuffix(strings.TrimPrefix(s.matchers, "{"), "}")
-	for _, m := range strings.Split(inner, ",") {
+	for m := range strings.SplitSeq(inner, ",") {
 		if strings.TrimSpace(m) == matcher {
 			return true
 		}
@@ -369,7 +370,7 @@ func selectors(t *testing.T, expr string) []selector {
 		}
 		return i
 	}
-	closing := func(i int, open, close byte) int { // index after the matching close, skipping strings
+	closing := func(i int, opening, closer byte) int { // index after the matching closer, skipping strings
 		depth := 0
 		for j := i; j < len(expr); j++ {
 			switch c := expr[j]; c {
@@ -379,16 +380,16 @@ func selectors(t *testing.T, expr string) []selector {
 					t.Fatalf("unterminated string in %q", expr)
 				}
 				j += k + 1
-			case open:
+			case opening:
 				depth++
-			case close:
+			case closer:
 				depth--
 				if depth == 0 {
 					return j + 1
 				}
 			}
 		}
-		t.Fatalf("unbalanced %c in %q", open, expr)
+		t.Fatalf("unbalanced %c in %q", opening, expr)
 		return len(expr)
 	}
 	prevKeyword, pendingAgg := "", ""
@@ -458,9 +459,9 @@ func selectors(t *testing.T, expr string) []selector {
 					end := closing(next, '[', ']')
 					s.rangeSel, j = expr[next:end], end
 				}
-				for k := len(stack) - 1; k >= 0; k-- {
-					if stack[k] != "" {
-						s.fn = stack[k]
+				for _, fn := range slices.Backward(stack) {
+					if fn != "" {
+						s.fn = fn
 						break
 					}
 				}
@@ -481,17 +482,6 @@ func selectors(t *testing.T, expr string) []selector {
 func overlap(a, b GridPos) bool {
 	return a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
 }
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-func ptr(f float64) *float64 { return &f }
 
 func TestSelectorScanner(t *testing.T) {
 	got := selectors(t, `topk(10, max by (content_guid) (increase(a_total{job=~"$job", x="}("}[$__range])) * on (content_guid) group_left (title) max(b{y="1"}) by (job)) / bool c offset 5m`)

@@ -127,7 +127,7 @@ func (e expectFlag) Set(s string) error {
 		return fmt.Errorf("want job=Alert,Alert, got %q", s)
 	}
 	var names []string
-	for _, n := range strings.Split(list, ",") {
+	for n := range strings.SplitSeq(list, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			names = append(names, n)
 		}

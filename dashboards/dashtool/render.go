@@ -255,7 +255,7 @@ func (r *renderer) stat(pn dashboards.Panel, w, h int) (string, error) {
 	return b.String(), nil
 }
 
-// display formats a value with the panel's unit and picks its colour from
+// display formats a value with the panel's unit and picks its color from
 // value mappings, else thresholds.
 func display(def dashboards.FieldDefaults, v float64) (string, string) {
 	for _, m := range def.Mappings {
@@ -315,7 +315,7 @@ func (r *renderer) timeseries(pn dashboards.Panel, w, h int) (string, error) {
 	if len(res) == 0 {
 		return `<div class="nodata">No data</div>`, nil
 	}
-	// Per refId colour and dash from byFrameRefID overrides.
+	// Per refId color and dash from byFrameRefID overrides.
 	style := map[string][2]string{}
 	for _, raw := range pn.FieldConfig.Overrides {
 		var o override
