@@ -23,8 +23,8 @@ scripts/dashboards/prometheusrule.sh --check
 sed -n '/^spec:/,$p' examples/kubernetes/prometheusrule.yaml | tail -n +2 | sed 's/^  //' >"$tmp/spec.yml"
 promtool check rules "$tmp/spec.yml"
 
-step "dashboards: Go convention tests"
-go test -count=1 ./dashboards/
+step "dashboards: Go convention tests and dashtool unit tests"
+go test -count=1 ./dashboards/...
 
 step "dashboards: @grafana/schema types, tsc --strict"
 (
