@@ -224,8 +224,11 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 	}
 }
 
+// longEnough reports whether a session of length d counts. With no
+// minimum every session counts, including an open one that by our clock
+// started in the future because Connect's clock runs ahead of ours.
 func (st *shinyStream) longEnough(d time.Duration) bool {
-	return d >= st.s.cfg.MinSessionDuration
+	return st.s.cfg.MinSessionDuration <= 0 || d >= st.s.cfg.MinSessionDuration
 }
 
 func (st *shinyStream) count(content string) *shinyCount {

@@ -237,6 +237,21 @@ func TestShinyLifecycle(t *testing.T) {
 	}
 }
 
+// TestShinyConnectClockAhead: Connect's clock runs ahead of the exporter's,
+// so a new session starts "in the future"; it still counts when first seen.
+func TestShinyConnectClockAhead(t *testing.T) {
+	clk := newClock()
+	f := newFake()
+	s := newStreams(t, Config{Source: f, Now: clk.Now, Interval: 30 * time.Second})
+	scrape(t, s) // baseline
+	clk.Advance(time.Minute)
+	f.startSession("app-a", "u-1", clk.Now().Add(20*time.Second))
+	r := scrape(t, s)
+	if got := r.v[mStarted]["app-a"]; got != 1 {
+		t.Errorf("an open session 20s ahead of our clock: started = %v, want 1", got)
+	}
+}
+
 func TestShinyMinDurationAndExclusions(t *testing.T) {
 	clk := newClock()
 	f := newFake()
