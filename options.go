@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
 	"github.com/posit-connect-exporter/posit_connect_exporter/workbench"
 )
 
@@ -56,6 +58,16 @@ type options struct {
 
 	demo         bool
 	demoScenario string
+
+	stateFile          string
+	usageInterval      time.Duration
+	usageOverlap       time.Duration
+	usageReadTimeout   time.Duration
+	ignoreUserAgentRaw string
+	ignoreUserAgent    *regexp.Regexp
+	minSessionDuration time.Duration
+	excludeUsersFile   string
+	excludeUsers       []string
 
 	workbenchLogs       []string
 	workbenchSeats      int
@@ -101,6 +113,13 @@ func newApp() (*kingpin.Application, *options) {
 			Default(fmt.Sprint(d.DefaultEnabled)).Bool()
 	}
 
+	app.Flag("state.file", "File keeping the usage counters (shiny, visits, audit) and stream positions across restarts; written atomically after each read. Without it counters start at zero at start-up.").StringVar(&o.stateFile)
+	app.Flag("collector.usage.interval", "Least time between two reads of a usage stream; scrapes in between are served from memory.").Default(usage.DefaultInterval.String()).DurationVar(&o.usageInterval)
+	app.Flag("collector.usage.overlap", "How far before the previous read each usage read starts again, for records Connect writes late and clock skew between the exporter and Connect.").Default(usage.DefaultOverlap.String()).DurationVar(&o.usageOverlap)
+	app.Flag("collector.usage.read-timeout", "Bound of one background read of a usage stream.").Default(usage.DefaultReadTimeout.String()).DurationVar(&o.usageReadTimeout)
+	app.Flag("collector.usage.exclude-users-file", "File of user GUIDs or usernames (one per line, # comments) whose Shiny sessions and visits are not counted.").StringVar(&o.excludeUsersFile)
+	app.Flag("collector.visits.ignore-user-agent", "Regular expression; visits whose user agent matches are not counted (empty: count all).").Default(usage.DefaultIgnoreUserAgent).StringVar(&o.ignoreUserAgentRaw)
+	app.Flag("collector.shiny.min-session-duration", "Count a Shiny session only once it has lasted at least this long (0: count all).").Default("0s").DurationVar(&o.minSessionDuration)
 	app.Flag("workbench.audit-log", "Posit Workbench session audit log (r-sessions.csv or its NDJSON variant), a file or a glob; repeat for each node. Enables posit_workbench_* metrics.").StringsVar(&o.workbenchLogs)
 	app.Flag("workbench.license-seats", "Workbench named-user seats, exported as posit_workbench_license_user_seats (0: not exported).").Default("0").IntVar(&o.workbenchSeats)
 	app.Flag("workbench.windows", "Comma-separated windows for posit_workbench_named_users.").Default("30d,90d,365d").StringVar(&o.workbenchWindowsRaw)
@@ -167,6 +186,33 @@ func (o *options) validate() error {
 	}
 	if !strings.HasPrefix(o.metricsPath, "/") {
 		bad("web.telemetry-path", "must start with /, got %q", o.metricsPath)
+	}
+	if o.usageInterval <= 0 {
+		bad("collector.usage.interval", "must be positive, got %s", o.usageInterval)
+	}
+	if o.usageOverlap < 0 {
+		bad("collector.usage.overlap", "must not be negative, got %s", o.usageOverlap)
+	}
+	if o.usageReadTimeout <= 0 {
+		bad("collector.usage.read-timeout", "must be positive, got %s", o.usageReadTimeout)
+	}
+	if o.minSessionDuration < 0 {
+		bad("collector.shiny.min-session-duration", "must not be negative, got %s", o.minSessionDuration)
+	}
+	if re, err := regexp.Compile(o.ignoreUserAgentRaw); err != nil {
+		bad("collector.visits.ignore-user-agent", "not a regular expression: %v", err)
+	} else {
+		o.ignoreUserAgent = re
+	}
+	if o.excludeUsersFile != "" {
+		users, err := usage.LoadExcludeUsers(o.excludeUsersFile)
+		if err != nil {
+			bad("collector.usage.exclude-users-file", "%v", err)
+		}
+		o.excludeUsers = users
+	}
+	if o.stateFile != "" && o.configFile != "" {
+		bad("state.file", "with --config.file, set state_file per server in the file")
 	}
 	if o.workbenchSeats < 0 {
 		bad("workbench.license-seats", "must not be negative, got %d", o.workbenchSeats)

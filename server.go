@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
 	"github.com/posit-connect-exporter/posit_connect_exporter/workbench"
 )
 
@@ -319,20 +321,74 @@ func enabled(opts *options, spec config.Server, name string) bool {
 	return *opts.collectors[name]
 }
 
-// updaters builds the switched-on collectors in table order.
+// usageCollectors are the collectors backed by the usage streams.
+var usageCollectors = map[string]func(*usage.Streams) usage.Updater{
+	"shiny":  (*usage.Streams).Shiny,
+	"visits": (*usage.Streams).Visits,
+	"audit":  (*usage.Streams).Audit,
+}
+
+// updaters builds the switched-on collectors in table order. The usage
+// streams, when any is on, share one usage.Streams per server, closed with
+// the target (which saves its state file).
 func (d *deps) updaters(t *target, spec config.Server, logger *slog.Logger) ([]collector.NamedUpdater, error) {
 	var out []collector.NamedUpdater
+	var streams *usage.Streams
 	for _, def := range collector.Definitions {
 		if !enabled(d.opts, spec, def.Name) {
 			continue
 		}
 		if u, ok := collector.NewSourceUpdater(def.Name, t.src); ok {
 			out = append(out, collector.NamedUpdater{Name: def.Name, Updater: u})
+			continue
 		}
+		stream, ok := usageCollectors[def.Name]
+		if !ok {
+			continue
+		}
+		describe := func(chan<- *prometheus.Desc) {}
+		if streams == nil {
+			var err error
+			if streams, err = d.newStreams(t.src.Client, spec, logger); err != nil {
+				return nil, err
+			}
+			t.closers = append(t.closers, func() {
+				if err := streams.Close(); err != nil {
+					logger.Error("Saving the usage state failed", "err", err)
+				}
+			})
+			// The streams share descriptors, so only the first describes them.
+			describe = streams.Describe
+		}
+		out = append(out, collector.NamedUpdater{Name: def.Name, Updater: streamUpdater{stream(streams), describe}})
 	}
-	_ = logger
 	return out, nil
 }
+
+func (d *deps) newStreams(client *connectapi.Client, spec config.Server, logger *slog.Logger) (*usage.Streams, error) {
+	opts := d.opts
+	stateFile := spec.StateFile
+	if spec.Name == "" {
+		stateFile = opts.stateFile
+	}
+	streams, err := usage.New(usage.Config{
+		Source: client, Interval: opts.usageInterval, Overlap: opts.usageOverlap, ReadTimeout: opts.usageReadTimeout,
+		StateFile: stateFile, IgnoreUserAgent: opts.ignoreUserAgent, MinSessionDuration: opts.minSessionDuration,
+		ExcludeUsers: opts.excludeUsers, Logger: logger.With("collector", "usage"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field(spec, "--state.file", "state_file"), err)
+	}
+	return streams, nil
+}
+
+// streamUpdater gives a usage stream the Describe a collector needs.
+type streamUpdater struct {
+	usage.Updater
+	describe func(chan<- *prometheus.Desc)
+}
+
+func (s streamUpdater) Describe(ch chan<- *prometheus.Desc) { s.describe(ch) }
 
 // targetSet holds the servers of the configuration file; a reload swaps
 // it whole.
@@ -380,19 +436,26 @@ func (ts *targetSet) namesLocked() []string {
 
 // apply builds the servers of cfg, reusing those whose settings did not
 // change (so their caches and counters live on). If any server fails to
-// build, nothing changes.
+// build, the running set stays in force.
 func (ts *targetSet) apply(cfg *config.Config, build func(config.Server) (*target, error)) error {
 	ts.mu.RLock()
 	old := ts.byName
 	ts.mu.RUnlock()
+	var toBuild []config.Server
 	next := map[string]*target{}
-	var fresh []*target
-	var errs []error
 	for _, spec := range cfg.Servers {
 		if t, ok := old[spec.Name]; ok && sameSpec(t.spec, spec) {
 			next[spec.Name] = t
 			continue
 		}
+		toBuild = append(toBuild, spec)
+	}
+	// A state file has one writer: an outgoing server that holds a file an
+	// incoming one needs is closed (saving it) before the new one opens it.
+	released := ts.release(old, next, toBuild)
+	var fresh []*target
+	var errs []error
+	for _, spec := range toBuild {
 		t, err := build(spec)
 		if err != nil {
 			errs = append(errs, err)
@@ -404,17 +467,55 @@ func (ts *targetSet) apply(cfg *config.Config, build func(config.Server) (*targe
 		for _, t := range fresh {
 			t.close()
 		}
+		ts.restore(released, build)
 		return err
 	}
 	ts.mu.Lock()
 	ts.byName = next
 	ts.mu.Unlock()
 	for name, t := range old {
-		if next[name] != t {
+		if next[name] != t && !slices.Contains(released, t) {
 			t.close()
 		}
 	}
 	return nil
+}
+
+// release closes the outgoing targets whose state file an incoming spec
+// uses, and returns them.
+func (ts *targetSet) release(old, kept map[string]*target, incoming []config.Server) []*target {
+	needed := map[string]bool{}
+	for _, spec := range incoming {
+		if spec.StateFile != "" {
+			needed[spec.StateFile] = true
+		}
+	}
+	var released []*target
+	for name, t := range old {
+		if kept[name] != t && t.spec.StateFile != "" && needed[t.spec.StateFile] {
+			t.close()
+			released = append(released, t)
+		}
+	}
+	return released
+}
+
+// restore rebuilds targets released for a reload that then failed.
+func (ts *targetSet) restore(released []*target, build func(config.Server) (*target, error)) {
+	if len(released) == 0 {
+		return
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, t := range released {
+		again, err := build(t.spec)
+		if err != nil {
+			// Keep serving it: its usage collectors report failure until
+			// the next good reload.
+			continue
+		}
+		ts.byName[t.spec.Name] = again
+	}
 }
 
 func (ts *targetSet) closeAll() {
