@@ -252,3 +252,61 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("missing key file: exit %d\n%s", code, stderr.String())
 	}
 }
+
+func TestReloadWithStateFile(t *testing.T) {
+	_, path := threeServers(t)
+	state := filepath.Join(t.TempDir(), "alpha.json")
+	base, _ := os.ReadFile(path)
+	withState := strings.Replace(string(base), "  - name: alpha\n", "  - name: alpha\n    state_file: "+state+"\n", 1)
+	withState = strings.Replace(withState, "collectors: {shiny: false, visits: false, audit: false}", "collectors: {}", 1)
+	if err := os.WriteFile(path, []byte(withState), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := parseOpts(t, "--config.file="+path, "--collector.usage.interval=1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	scrapeBody(t, hs.URL+"/probe?target=alpha", nil) // baseline read; the state file is written
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("state file not written: %v", err)
+	}
+	post := func() int {
+		resp, err := http.Post(hs.URL+"/-/reload", "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// alpha changes but keeps its state file: the old streams must let go
+	// of the file before the new ones open it.
+	changed := strings.Replace(withState, "    state_file: "+state+"\n", "    state_file: "+state+"\n    license_seats: 777\n", 1)
+	_ = os.WriteFile(path, []byte(changed), 0o600)
+	if code := post(); code != http.StatusOK {
+		t.Fatalf("reload with a changed server keeping its state file: %d", code)
+	}
+	pm := parseExposition(t, scrapeBody(t, hs.URL+"/probe?target=alpha", nil))
+	if v, _ := value(pm, "posit_connect_license_user_seats"); v != 777 {
+		t.Errorf("seats after reload %v, want 777", v)
+	}
+	for _, c := range []string{"shiny", "visits", "audit"} {
+		if v, ok := value(pm, "posit_connect_scrape_collector_success", "collector", c); !ok || v != 1 {
+			t.Errorf("%s after reload: success %v (present %v)", c, v, ok)
+		}
+	}
+	// A failing reload that would also move alpha keeps alpha working.
+	broken := strings.Replace(changed, "license_seats: 777", "license_seats: 778", 1) +
+		"  - name: broken\n    url: https://x\n    api_key_file: /does/not/exist\n"
+	_ = os.WriteFile(path, []byte(broken), 0o600)
+	if code := post(); code != http.StatusInternalServerError {
+		t.Fatalf("broken reload: %d", code)
+	}
+	pm = parseExposition(t, scrapeBody(t, hs.URL+"/probe?target=alpha", nil))
+	if v, _ := value(pm, "posit_connect_license_user_seats"); v != 777 {
+		t.Errorf("seats after a failed reload %v, want the old 777", v)
+	}
+	if v, ok := value(pm, "posit_connect_scrape_collector_success", "collector", "shiny"); !ok || v != 1 {
+		t.Errorf("shiny after a failed reload: %v (present %v)", v, ok)
+	}
+}
