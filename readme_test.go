@@ -39,7 +39,7 @@ func readmeTable(t *testing.T, heading string) []string {
 func TestREADMEFlagTableMatchesTheFlags(t *testing.T) {
 	app, _ := newApp()
 	documented := readmeTable(t, "## Flags")
-	var real []string
+	var flags []string
 	for _, f := range app.Model().Flags {
 		if f.Name == "help" || f.Name == "help-long" || f.Name == "help-man" || f.Hidden {
 			continue
@@ -48,13 +48,13 @@ func TestREADMEFlagTableMatchesTheFlags(t *testing.T) {
 		if f.IsBoolFlag() && strings.HasPrefix(f.Name, "collector.") {
 			name = "--[no-]" + f.Name
 		}
-		real = append(real, name)
+		flags = append(flags, name)
 		if !slices.Contains(documented, name) {
 			t.Errorf("flag %s is missing from the README's flag table", name)
 		}
 	}
 	for _, d := range documented {
-		if !slices.Contains(real, d) {
+		if !slices.Contains(flags, d) {
 			t.Errorf("the README documents %s, which is not a flag", d)
 		}
 	}

@@ -52,8 +52,8 @@ func (s *server) close() {
 	if s.single != nil {
 		s.single.close()
 	}
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		s.closers[i]()
+	for _, c := range slices.Backward(s.closers) {
+		c()
 	}
 }
 
@@ -66,8 +66,8 @@ type target struct {
 }
 
 func (t *target) close() {
-	for i := len(t.closers) - 1; i >= 0; i-- {
-		t.closers[i]()
+	for _, c := range slices.Backward(t.closers) {
+		c()
 	}
 }
 

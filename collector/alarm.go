@@ -74,8 +74,7 @@ func classify(name string, err error) (key, fingerprint string) {
 	case connectapi.IsUnreachable(err):
 		return "unreachable", "unreachable"
 	}
-	var be *connectapi.BackoffError
-	if errors.As(err, &be) {
+	if be, ok := errors.AsType[*connectapi.BackoffError](err); ok {
 		err = be.Last
 	}
 	return name, err.Error()

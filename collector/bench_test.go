@@ -5,7 +5,6 @@ package collector
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -45,7 +44,7 @@ func benchExporter(b *testing.B, url string, ttl time.Duration) *Exporter {
 	}
 	windows, _ := ParseWindows("30d,90d,365d")
 	src := &Source{Client: client, Cache: connectapi.NewCache(connectapi.CacheConfig{DefaultTTL: ttl, FetchTimeout: time.Minute}),
-		ActiveWindows: windows, Now: func() time.Time { return testNow }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		ActiveWindows: windows, Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)}
 	return NewExporter(src, SourceUpdaters(src), src.Logger)
 }
 

@@ -5,7 +5,6 @@ package collector
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -30,7 +29,7 @@ func TestNoGoroutineLeakUnderFaults(t *testing.T) {
 	client, _ := connectapi.NewClient(sim.URL(), connectapi.WithAPIKey(connectapi.StaticKey(testKey)),
 		connectapi.WithHTTPClient(&http.Client{Transport: transport, Timeout: 2 * time.Second}))
 	windows, _ := ParseWindows("30d")
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	src := &Source{Client: client, ActiveWindows: windows, Logger: logger,
 		Cache: connectapi.NewCache(connectapi.CacheConfig{FetchTimeout: time.Second})} // TTL 0: every scrape fetches
 	e := NewExporter(src, SourceUpdaters(src), logger)

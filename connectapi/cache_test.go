@@ -72,7 +72,9 @@ func TestCacheTTLExpiresAndErrorsAreNotCached(t *testing.T) {
 			}
 			return v
 		}
-		if get("settings") != 1 || get("settings") != 1 {
+		first := get("settings")
+		second := get("settings")
+		if first != 1 || second != 1 {
 			t.Fatal("second call within TTL must hit the cache")
 		}
 		time.Sleep(29 * time.Second)

@@ -170,8 +170,7 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode 
 		return newAPIError(http.MethodGet, endpoint, resp, body)
 	}
 	if err := decode(body); err != nil {
-		var cb *callbackError
-		if errors.As(err, &cb) {
+		if cb, ok := errors.AsType[*callbackError](err); ok {
 			return cb.err
 		}
 		if errors.Is(err, ErrBodyTooLarge) {
@@ -194,8 +193,7 @@ func (c *Client) observed(endpoint string, status int, start time.Time) {
 // scrubURL drops the URL from *url.Error: the message names the request
 // elsewhere, and a URL is the one place a careless caller might put a secret.
 func scrubURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return ue.Err
 	}
 	return err

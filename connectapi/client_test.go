@@ -406,8 +406,7 @@ func TestErrorsAreTypedAndNeverHoldTheKey(t *testing.T) {
 	errs = append(errs, err)
 
 	err = good.EachShinySessionPage(ctx, UsageQuery{}, func([]ShinySession) error { return nil })
-	var de *DecodeError
-	if !errors.As(err, &de) {
+	if _, ok := errors.AsType[*DecodeError](err); !ok {
 		t.Errorf("truncated JSON: %v", err)
 	}
 	errs = append(errs, err)
@@ -432,7 +431,7 @@ func TestErrorsAreTypedAndNeverHoldTheKey(t *testing.T) {
 }
 
 func TestTransportErrorAndTimeout(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):
@@ -510,7 +509,7 @@ func TestMaxConcurrentRequests(t *testing.T) {
 	var mu sync.Mutex
 	inFlight, peak := 0, 0
 	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		mu.Lock()
 		inFlight++
 		peak = max(peak, inFlight)

@@ -23,7 +23,7 @@ var ErrUnsupported = errors.New("endpoint not supported by this Connect server")
 // ErrBodyTooLarge means a response was larger than the configured cap.
 var ErrBodyTooLarge = errors.New("response body too large")
 
-// ErrStopPaging, returned by a page callback, ends paging early without error.
+// ErrStopPaging ends paging early, without error, when a page callback returns it.
 var ErrStopPaging = errors.New("stop paging")
 
 // maxErrorBody bounds how much of an error body is read.

@@ -94,7 +94,7 @@ func FuzzFlexString(f *testing.F) {
 // gives results the walk hands on exactly once.
 func FuzzPages(f *testing.F) {
 	addTestdata(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
+	f.Fuzz(func(_ *testing.T, body []byte) {
 		var users offsetPage[User]
 		_ = json.Unmarshal(body, &users)
 		var sessions cursorPage[ShinySession]

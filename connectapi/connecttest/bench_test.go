@@ -47,7 +47,6 @@ func BenchmarkGenerate(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			var s *Server
 			for b.Loop() {
-				s = nil
 				s = New(bc.cfg)
 			}
 			b.StopTimer()
