@@ -6,6 +6,11 @@
 #   scripts/dashboards/live.sh                  check only
 #   scripts/dashboards/live.sh --render DIR     also write DIR/posit-connect-{license,usage}.png
 #
+# Environment: EXPORTER, a prebuilt exporter binary to use instead of
+# building the repository's; DEMO_FLAGS, extra exporter flags for every scenario (e.g. to
+# make the simulated server busier); QUERY_TIMEOUT (default 120s), how long
+# the live-only queries may take to return data.
+#
 # Exporters, one per scenario (job label = posit_connect_<name>):
 #   live       healthy, no history: every panel and variable query must
 #              return data from live scrapes alone; no alert; then it is
@@ -58,13 +63,18 @@ wait_for() {
 }
 
 step "build exporter and dashtool"
-go build -o "$tmp/pce" .
+if [[ -n "${EXPORTER:-}" ]]; then
+	cp "$EXPORTER" "$tmp/pce"
+else
+	go build -o "$tmp/pce" .
+fi
 go build -o "$tmp/dashtool" ./dashboards/dashtool
 
 start_exporter() { # name scenario
 	local name=$1 scenario=$2
 	port[$name]=$("$tmp/dashtool" freeport)
-	"$tmp/pce" --demo --demo.scenario="$scenario" --web.listen-address="127.0.0.1:${port[$name]}" \
+	# shellcheck disable=SC2086 # DEMO_FLAGS is a list of flags
+	"$tmp/pce" --demo --demo.scenario="$scenario" --web.listen-address="127.0.0.1:${port[$name]}" ${DEMO_FLAGS:-} \
 		>"$tmp/exporter-$name.log" 2>&1 &
 	pid[$name]=$!
 }
@@ -92,6 +102,19 @@ for name in "${!port[@]}"; do
 done
 grep -q '^posit_connect_up 1' "$tmp/metrics-healthy.txt"
 grep -q '^posit_connect_up 0' "$tmp/metrics-down.txt"
+
+# Usage counters exist only once the simulated server has had activity since
+# start-up; the backfill gives history only to series the exporter exposes.
+usage_counters() {
+	local m
+	m=$(curl -sf "http://127.0.0.1:${port[healthy]}/metrics") || return 1
+	for f in posit_connect_shiny_sessions_total posit_connect_shiny_sessions_ended_total \
+		posit_connect_content_visits_total posit_connect_audit_events_total; do
+		grep -q "^$f{" <<<"$m" || return 1
+	done
+}
+step "wait (at most 60 s) for usage counters on exporter 'healthy'"
+wait_for "usage counters (the usage render will have no history)" 300 usage_counters || true
 
 step "backfill history (healthy: flat; breach: named users grew 30 % over 14 days)"
 "$tmp/dashtool" backfill -exporter "http://127.0.0.1:${port[healthy]}/metrics" -job posit_connect_healthy \
@@ -148,7 +171,7 @@ step "first samples of all ${#port[@]} exporters are in"
 # The remaining stages all run; failures are listed at the end.
 failed=()
 step "every panel and variable query returns data from live scrapes alone"
-"$tmp/dashtool" queries -prom "$prom" -job posit_connect_live -timeout 120s || failed+=("queries")
+"$tmp/dashtool" queries -prom "$prom" -job posit_connect_live -timeout "${QUERY_TIMEOUT:-120s}" || failed+=("queries")
 
 step "rules healthy; exactly the expected alerts per scenario"
 "$tmp/dashtool" alerts -prom "$prom" -timeout 90s \
