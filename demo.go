@@ -27,13 +27,16 @@ type demo struct {
 	close func()
 }
 
-// demoConfig is a small but realistic server: a few hundred users, a few
-// dozen apps, a year of history.
+// demoConfig is a small but realistic server: a few hundred users and a
+// few dozen apps.
 func demoConfig(key string) connecttest.Config {
 	now := time.Now()
+	// Two weeks of history at this volume keeps the live activity (which
+	// continues the history's rate) busy enough that every usage panel has
+	// data within seconds.
 	return connecttest.Config{
-		Seed: 2026, Users: 400, Content: 48, Groups: 12,
-		ShinySessions: 20_000, Visits: 30_000, AuditEntries: 5_000,
+		Seed: 2026, Users: 400, Content: 48, Groups: 12, History: 14 * 24 * time.Hour,
+		ShinySessions: 200_000, Visits: 300_000, AuditEntries: 50_000,
 		APIKey: key, Version: "2026.03.0",
 		LicenseSeats: 500, LicenseExpiry: now.Add(200 * 24 * time.Hour),
 	}

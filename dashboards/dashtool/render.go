@@ -73,7 +73,8 @@ func render(args []string) error {
 	if err != nil {
 		return err
 	}
-	end := time.Now().Truncate(time.Minute)
+	// Not truncated to the minute: the live scrapes may have begun within it.
+	end := time.Now().Truncate(time.Second)
 	start := end.Add(-span)
 	step := (span / 240).Truncate(time.Second)
 	rateIv := max(step+time.Minute, 4*time.Minute)
@@ -129,7 +130,8 @@ body{margin:0;background:#111217;color:#CCCCDC;font:13px/1.3 "DejaVu Sans",Arial
 	}
 	fmt.Println(height)
 	if len(r.empty) > 0 {
-		fmt.Fprintf(os.Stderr, "render %s: no data in: %s\n", *uid, strings.Join(r.empty, "; "))
+		// The page is still written, so the picture shows what is missing.
+		return fmt.Errorf("render %s: no data in: %s", *uid, strings.Join(r.empty, "; "))
 	}
 	return nil
 }

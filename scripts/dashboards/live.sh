@@ -197,7 +197,9 @@ if [[ -n "$render_dir" ]]; then
 		# trend) and 3 days of usage counters (healthy).
 		job=posit_connect_breach range=14d
 		[[ $uid == posit-connect-usage ]] && job=posit_connect_healthy range=3d
-		height=$("$tmp/dashtool" render -prom "$prom" -uid "$uid" -job "$job" -range "$range" -width 1400 -out "$tmp/$uid.html")
+		# An empty panel fails the check; the page is still drawn to show it.
+		height=$("$tmp/dashtool" render -prom "$prom" -uid "$uid" -job "$job" -range "$range" -width 1400 -out "$tmp/$uid.html") ||
+			failed+=("empty panels in $uid")
 		chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 			--disable-background-networking --disable-component-update --disable-sync \
 			--user-data-dir="$tmp/chrome" --hide-scrollbars --window-size="1400,$height" \
