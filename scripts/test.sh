@@ -60,6 +60,13 @@ golangci-lint run ./...
 step "go test -race"
 go test -race -count=1 ./...
 
+step "scale test: the simulator serves 1,000,000 Shiny sessions (too slow under -race)"
+CONNECTTEST_SCALE=1 go test -count=1 -run '^TestScaleWalk$' ./connectapi/connecttest/
+
+step "benchmarks run once each, so they cannot rot (numbers: docs/PERFORMANCE.md)"
+go test -count=1 -run '^$' -bench . -benchtime 1x ./... >/tmp/pce-bench-smoke.log 2>&1 ||
+  { cat /tmp/pce-bench-smoke.log; fail "a benchmark failed"; }
+
 for extra in scripts/test.d/*.sh; do
   [ -e "$extra" ] || continue
   step "$extra"
