@@ -6,6 +6,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -403,5 +404,38 @@ func TestRetryAfterIsHonouredAcrossScrapes(t *testing.T) {
 	}
 	if n := sim.Requests("/__api__/v1/content"); n != 10 {
 		t.Errorf("other resources must not rest: content asked %d times, want 10", n)
+	}
+}
+
+func TestCrossCheckWarnsWhenConnectDisagrees(t *testing.T) {
+	srv := fixtureServer(t)
+	// The fixture has one active administrator in 30d and four users in
+	// 365d; Connect's own counts below agree on 30d and disagree on 365d.
+	active := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/__api__/v1/metrics/users/active" {
+			_, _ = w.Write([]byte(`{"windows":{"30d":{"total":1,"admin":1},"365d":{"total":40,"viewer":40}}}`))
+			return
+		}
+		proxy, _ := http.NewRequestWithContext(r.Context(), r.Method, srv.URL+r.URL.RequestURI(), nil)
+		proxy.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(proxy)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer active.Close()
+	s := newTestExporter(t, active.URL, testKey, time.Minute, func() time.Time { return testNow })
+	gather(t, s.exporter.Scrape(context.Background()))
+	logs := s.logs.String()
+	if !strings.Contains(logs, "Active users disagree") || !strings.Contains(logs, "window=365d") ||
+		!strings.Contains(logs, "exporter=4") || !strings.Contains(logs, "connect=40") {
+		t.Errorf("want one warning for 365d (4 vs 40), got:\n%s", logs)
+	}
+	if strings.Contains(logs, "window=30d") {
+		t.Errorf("30d agrees and must not warn:\n%s", logs)
 	}
 }
