@@ -244,6 +244,18 @@ func TestConfigCheck(t *testing.T) {
 	if code := run(t.Context(), []string{"--config.file=" + path, "--config.check"}, nil, &stderr); code != 0 {
 		t.Errorf("valid config: exit %d\n%s", code, stderr.String())
 	}
+	// A state file named in the config is left alone by the check.
+	state := filepath.Join(t.TempDir(), "state.json")
+	withState := filepath.Join(t.TempDir(), "state.yml")
+	raw, _ := os.ReadFile(path)
+	_ = os.WriteFile(withState, []byte(strings.Replace(strings.Replace(string(raw), "  - name: alpha\n", "  - name: alpha\n    state_file: "+state+"\n", 1),
+		"collectors: {shiny: false, visits: false, audit: false}", "collectors: {}", 1)), 0o600)
+	if code := run(t.Context(), []string{"--config.file=" + withState, "--config.check"}, nil, &stderr); code != 0 {
+		t.Errorf("config with a state file: exit %d\n%s", code, stderr.String())
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("--config.check wrote the state file: %v", err)
+	}
 	bad := filepath.Join(t.TempDir(), "bad.yml")
 	_ = os.WriteFile(bad, []byte("servers:\n  - name: x\n    url: https://x\n    api_key_file: /does/not/exist\n"), 0o600)
 	stderr.Reset()

@@ -343,7 +343,9 @@ func (d *deps) updaters(t *target, spec config.Server, logger *slog.Logger) ([]c
 			continue
 		}
 		stream, ok := usageCollectors[def.Name]
-		if !ok {
+		if !ok || d.opts.configCheck {
+			// --config.check must not open state files: closing the
+			// streams saves them, beside an exporter that may be running.
 			continue
 		}
 		describe := func(chan<- *prometheus.Desc) {}
