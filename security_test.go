@@ -218,3 +218,25 @@ func newLoopbackServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + l.Addr().String()
 }
+
+func TestWarnsWhenTheKeyWouldTravelInPlainText(t *testing.T) {
+	t.Setenv("CONNECT_API_KEY", "plain-text-test-key")
+	for url, warn := range map[string]bool{"http://connect.example.com": true, "https://connect.example.com": false, "http://127.0.0.1:3939": false} {
+		opts, err := parseOpts(t, "--connect.url="+url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := &lockedWriter{w: &bytes.Buffer{}}
+		s, err := newServer(context.Background(), opts, promslog.New(&promslog.Config{Writer: logs}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.close()
+		if got := strings.Contains(logs.String(), "unencrypted over plain HTTP"); got != warn {
+			t.Errorf("%s: warned %v, want %v\n%s", url, got, warn, logs.String())
+		}
+		if strings.Contains(logs.String(), "plain-text-test-key") {
+			t.Errorf("the key leaked into the warning")
+		}
+	}
+}
