@@ -125,12 +125,16 @@ func (s *scrapeServer) serve(w http.ResponseWriter, r *http.Request, scrape func
 	defer cancel()
 	// The scrape is gathered first so that the exporter's own counters
 	// include the API calls this scrape made.
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(scrape(ctx)); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+	var gatherers prometheus.Gatherers
+	if scrape != nil {
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(scrape(ctx)); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		gatherers = append(gatherers, reg)
 	}
-	gatherers := append(prometheus.Gatherers{reg}, static...)
+	gatherers = append(gatherers, static...)
 	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
 		ErrorLog:      s.errorLog,
 		ErrorHandling: promhttp.ContinueOnError,

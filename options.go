@@ -145,9 +145,11 @@ func (o *options) validate() error {
 		bad("config.check", "needs --config.file")
 	case o.configFile != "":
 		// The file names each server's URL and key.
+	case o.workbenchOnly():
+		// Workbench only: no Connect server to read.
 	case !o.demo:
 		if o.connectURL == "" {
-			bad("connect.url", "required (or set CONNECT_SERVER), unless --demo")
+			bad("connect.url", "required (or set CONNECT_SERVER), unless --demo, --config.file or --workbench.audit-log alone")
 		} else if _, err := connectapi.ParseServerURL(o.connectURL); err != nil {
 			bad("connect.url", "%v", err)
 		}
@@ -243,4 +245,10 @@ func plainTextToRemote(raw string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsLoopback()
+}
+
+// workbenchOnly is a Workbench site without Connect: only the audit log is
+// read.
+func (o *options) workbenchOnly() bool {
+	return len(o.workbenchLogs) > 0 && o.connectURL == "" && o.configFile == "" && !o.demo
 }

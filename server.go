@@ -81,8 +81,13 @@ type deps struct {
 	demoKey connectapi.KeySource
 }
 
-func newServer(ctx context.Context, opts *options, logger *slog.Logger) (*server, error) {
+func newServer(ctx context.Context, opts *options, logger *slog.Logger) (_ *server, err error) {
 	s := &server{mux: http.NewServeMux()}
+	defer func() {
+		if err != nil {
+			s.close() // whatever started before the error
+		}
+	}()
 	selfReg := selfRegistry(opts.disableExporterStats)
 	d := &deps{opts: opts, self: collector.NewSelfMetrics(selfReg), logger: logger}
 	scrapes := &scrapeServer{opts: opts, logger: logger, inFlight: make(chan struct{}, max(opts.maxRequests, 1)),
@@ -122,6 +127,11 @@ func newServer(ctx context.Context, opts *options, logger *slog.Logger) (*server
 		go reloads.onSIGHUP(ctx)
 		metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			scrapes.serve(w, r, union.Scrape, static)
+		})
+	} else if opts.workbenchOnly() {
+		logger.Info("No Connect server configured: serving Posit Workbench metrics only")
+		metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			scrapes.serve(w, r, nil, static)
 		})
 	} else {
 		spec := config.Server{URL: opts.connectURL, CAFile: opts.caFile, InsecureSkipVerify: opts.insecureSkip,

@@ -65,3 +65,25 @@ func TestWorkbenchMetricsOnMetrics(t *testing.T) {
 		t.Errorf("bad windows: %v", err)
 	}
 }
+
+func TestWorkbenchOnlyWithoutConnect(t *testing.T) {
+	t.Setenv("CONNECT_SERVER", "")
+	t.Setenv("CONNECT_API_KEY", "")
+	log := filepath.Join(t.TempDir(), "r-sessions.csv")
+	line := fmt.Sprintf("pid, username, timestamp, type, data\n7, ada, %d, session_start, \n", time.Now().Add(-time.Hour).UnixMilli())
+	if err := os.WriteFile(log, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := parseOpts(t, "--workbench.audit-log="+log)
+	if err != nil {
+		t.Fatalf("Workbench alone must be a valid configuration: %v", err)
+	}
+	_, hs := startExporter(t, opts)
+	mfs := parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	if v, ok := value(mfs, "posit_workbench_named_users", "window", "30d"); !ok || v != 1 {
+		t.Errorf("named users %v (present %v), want 1", v, ok)
+	}
+	if _, ok := mfs["posit_connect_up"]; ok {
+		t.Error("posit_connect_up without a Connect server")
+	}
+}
