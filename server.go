@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -419,12 +418,7 @@ func (ts *targetSet) get(name string) (*target, bool) {
 func (ts *targetSet) names() []string {
 	ts.mu.RLock()
 	defer ts.mu.RUnlock()
-	names := make([]string, 0, len(ts.byName))
-	for n := range ts.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return ts.namesLocked()
 }
 
 func (ts *targetSet) members() []collector.UnionMember {
@@ -438,12 +432,7 @@ func (ts *targetSet) members() []collector.UnionMember {
 }
 
 func (ts *targetSet) namesLocked() []string {
-	names := make([]string, 0, len(ts.byName))
-	for n := range ts.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(ts.byName))
 }
 
 // apply builds the servers of cfg, reusing those whose settings did not

@@ -6,7 +6,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -192,8 +191,3 @@ func (c *UsersCollector) crossCheck(ctx context.Context, sum *UserSummary) {
 // crossCheckTolerance allows a few users of drift: active_time is updated
 // only periodically and the two counts are taken moments apart.
 func crossCheckTolerance(total int) int { return max(3, total/100) }
-
-// String describes a summary for debugging.
-func (s *UserSummary) String() string {
-	return fmt.Sprintf("named=%d accounts=%v", s.Named, s.Accounts)
-}
