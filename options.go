@@ -23,7 +23,7 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
-	"github.com/posit-connect-exporter/posit_connect_exporter/workbench"
+	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 // defaultListenAddress is outside the fully allocated 9100–9999 range of
@@ -53,7 +53,7 @@ type options struct {
 	ttlGroups        time.Duration
 	ttlContent       time.Duration
 	activeWindowsRaw string
-	activeWindows    []collector.Window
+	activeWindows    []window.Window
 	collectors       map[string]*bool
 
 	demo         bool
@@ -219,12 +219,14 @@ func (o *options) validate() error {
 	if o.workbenchSeats < 0 {
 		bad("workbench.license-seats", "must not be negative, got %d", o.workbenchSeats)
 	}
-	if wb, err := workbench.ParseWindows(o.workbenchWindowsRaw); err != nil {
+	if wb, err := window.Parse(o.workbenchWindowsRaw); err != nil {
 		bad("workbench.windows", "%v", err)
 	} else {
-		o.workbenchWindows = wb
+		for _, w := range wb {
+			o.workbenchWindows = append(o.workbenchWindows, w.Duration)
+		}
 	}
-	ws, err := collector.ParseWindows(o.activeWindowsRaw)
+	ws, err := window.Parse(o.activeWindowsRaw)
 	if err != nil {
 		bad("collector.users.active-windows", "%v", err)
 	}

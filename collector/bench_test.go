@@ -15,6 +15,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 var (
@@ -42,7 +43,7 @@ func benchExporter(b *testing.B, url string, ttl time.Duration) *Exporter {
 	if err != nil {
 		b.Fatal(err)
 	}
-	windows, _ := ParseWindows("30d,90d,365d")
+	windows, _ := window.Parse("30d,90d,365d")
 	src := &Source{Client: client, Cache: connectapi.NewCache(connectapi.CacheConfig{DefaultTTL: ttl, FetchTimeout: time.Minute}),
 		ActiveWindows: windows, Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)}
 	return NewExporter(src, SourceUpdaters(src), src.Logger)

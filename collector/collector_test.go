@@ -23,6 +23,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 const testKey = "collector-test-key-0123456789"
@@ -74,7 +75,7 @@ func newTestExporter(t *testing.T, url, key string, ttl time.Duration, now func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	windows, err := ParseWindows("30d,90d,365d")
+	windows, err := window.Parse("30d,90d,365d")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,25 +339,6 @@ func TestOneFailingCollectorLeavesTheOthers(t *testing.T) {
 	got = gather(t, s.exporter.Scrape(context.Background()))
 	if got["posit_connect_scrape_collector_success{collector=content}"] != 1 {
 		t.Error("the failure was cached")
-	}
-}
-
-func TestParseWindows(t *testing.T) {
-	ws, err := ParseWindows(" 30d, 12h,1y,2w ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var labels []string
-	for _, w := range ws {
-		labels = append(labels, w.Label)
-	}
-	if strings.Join(labels, ",") != "30d,12h,365d,14d" {
-		t.Errorf("labels %v", labels)
-	}
-	for _, bad := range []string{"", "30", "-1d", "30d,30d", "abc"} {
-		if _, err := ParseWindows(bad); err == nil {
-			t.Errorf("ParseWindows(%q) accepted", bad)
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 // TestNoGoroutineLeakUnderFaults scrapes through every fault the simulator
@@ -28,7 +29,7 @@ func TestNoGoroutineLeakUnderFaults(t *testing.T) {
 	transport := &http.Transport{}
 	client, _ := connectapi.NewClient(sim.URL(), connectapi.WithAPIKey(connectapi.StaticKey(testKey)),
 		connectapi.WithHTTPClient(&http.Client{Transport: transport, Timeout: 2 * time.Second}))
-	windows, _ := ParseWindows("30d")
+	windows, _ := window.Parse("30d")
 	logger := slog.New(slog.DiscardHandler)
 	src := &Source{Client: client, ActiveWindows: windows, Logger: logger,
 		Cache: connectapi.NewCache(connectapi.CacheConfig{FetchTimeout: time.Second})} // TTL 0: every scrape fetches

@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 const namespace = "posit_workbench"
@@ -46,7 +48,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-type window struct {
+type namedWindow struct {
 	d     time.Duration
 	label string
 }
@@ -55,7 +57,7 @@ type window struct {
 // for concurrent use: scrapes are serialized and at most one reads the logs.
 type Collector struct {
 	paths       []string
-	windows     []window
+	windows     []namedWindow
 	largest     time.Duration
 	seats       int
 	minInterval time.Duration
@@ -111,12 +113,12 @@ func NewCollector(cfg Config) (*Collector, error) {
 		if d <= 0 {
 			return nil, fmt.Errorf("workbench: window %s is not positive", d)
 		}
-		l := WindowLabel(d)
+		l := window.Label(d)
 		if labels[l] {
 			return nil, fmt.Errorf("workbench: window %s given twice", l)
 		}
 		labels[l] = true
-		c.windows = append(c.windows, window{d: d, label: l})
+		c.windows = append(c.windows, namedWindow{d: d, label: l})
 		c.largest = max(c.largest, d)
 	}
 	if c.seats < 0 {
@@ -162,45 +164,6 @@ func NewCollector(cfg Config) (*Collector, error) {
 		"Bytes read from the Workbench session audit logs since the exporter started.",
 		nil, nil)
 	return c, nil
-}
-
-// WindowLabel formats a window as its label value: "30d" for whole days,
-// else whole hours ("12h"), minutes ("90m") or seconds ("45s").
-func WindowLabel(d time.Duration) string {
-	switch {
-	case d%(24*time.Hour) == 0:
-		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	default:
-		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-	}
-}
-
-// ParseWindows parses a comma-separated list of windows in Prometheus
-// duration syntax, e.g. "30d,90d,365d", for a command-line flag.
-func ParseWindows(s string) ([]time.Duration, error) {
-	var ws []time.Duration
-	for f := range strings.SplitSeq(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		d, err := model.ParseDuration(f)
-		if err != nil {
-			return nil, fmt.Errorf("workbench: window %q: %w", f, err)
-		}
-		if d <= 0 {
-			return nil, fmt.Errorf("workbench: window %q is not positive", f)
-		}
-		ws = append(ws, time.Duration(d))
-	}
-	if len(ws) == 0 {
-		return nil, fmt.Errorf("workbench: no window in %q", s)
-	}
-	return ws, nil
 }
 
 // Describe sends every metric description, the seat limit's included.
@@ -283,7 +246,7 @@ func (c *Collector) refresh(now time.Time) {
 		c.warned, c.warnedFor = true, c.agg.oldest
 		c.logger.Warn("Workbench audit log retention is shorter than the window: named users may be undercounted",
 			"oldest_event", time.UnixMilli(c.agg.oldest).UTC().Format(time.RFC3339),
-			"window", WindowLabel(c.largest))
+			"window", window.Label(c.largest))
 	}
 }
 

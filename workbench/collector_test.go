@@ -544,32 +544,6 @@ func TestNewCollectorValidation(t *testing.T) {
 	}
 }
 
-func TestParseWindows(t *testing.T) {
-	ws, err := ParseWindows(" 30d, 90d,365d ,12h")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []time.Duration{30 * day, 90 * day, 365 * day, 12 * time.Hour}
-	if fmt.Sprint(ws) != fmt.Sprint(want) {
-		t.Errorf("ParseWindows() = %v, want %v", ws, want)
-	}
-	for _, bad := range []string{"", ",", "30x", "0d", "-1d"} {
-		if _, err := ParseWindows(bad); err == nil {
-			t.Errorf("ParseWindows(%q) succeeded", bad)
-		}
-	}
-}
-
-func TestWindowLabel(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		30 * day: "30d", 365 * day: "365d", 12 * time.Hour: "12h", 90 * time.Minute: "90m", 45 * time.Second: "45s",
-	} {
-		if got := WindowLabel(d); got != want {
-			t.Errorf("WindowLabel(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestConcurrentScrapes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
