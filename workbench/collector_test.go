@@ -5,6 +5,7 @@ package workbench
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"log/slog"
 	"os"
@@ -309,7 +310,7 @@ func TestRotation(t *testing.T) {
 			// Nothing new: counts stay; an unmatched old file is closed.
 			c.clock.tick()
 			expect(t, values(t, c), map[string]float64{named("30d"): 3, events("session_start"): 3})
-			if got := len(c.tail.files); got != int(tc.files) {
+			if got := c.tail.Tracked(); got != int(tc.files) {
 				t.Errorf("%d files open, want %v", got, tc.files)
 			}
 		})
@@ -332,7 +333,7 @@ func TestDeletedFileIsDrainedAndClosed(t *testing.T) {
 	expect(t, values(t, c), map[string]float64{named("30d"): 1, filesGauge: 0, readSuccess: 0})
 	c.clock.tick()
 	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0})
-	if got := len(c.tail.files); got != 0 {
+	if got := c.tail.Tracked(); got != 0 {
 		t.Errorf("%d files open, want 0", got)
 	}
 }
@@ -381,7 +382,7 @@ func TestMalformedLinesAndUnknownTypes(t *testing.T) {
 		named("30d"):                  2, // bob and carol; alice had no start or login
 		readSuccess:                   1,
 	})
-	if !strings.Contains(c.logs.String(), "skipped malformed Workbench audit log lines") {
+	if !strings.Contains(c.logs.String(), "Skipped malformed Workbench audit log lines") {
 		t.Errorf("malformed lines not logged; logs:\n%s", c.logs)
 	}
 	if strings.Contains(c.logs.String(), "alice") {
@@ -439,7 +440,7 @@ func TestReadSuccess(t *testing.T) {
 	// One path matches nothing: counts still come from the other, but the
 	// read is not a success.
 	expect(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 1, named("30d"): 1})
-	if !strings.Contains(c.logs.String(), "no Workbench audit log file matches") {
+	if !strings.Contains(c.logs.String(), "No Workbench audit log file matches") {
 		t.Errorf("unmatched path not logged; logs:\n%s", c.logs)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "node2"), 0o700); err != nil {
@@ -590,4 +591,69 @@ func TestSameFileMatchedTwice(t *testing.T) {
 	expect(t, values(t, c), map[string]float64{
 		filesGauge: 1, readSuccess: 1, named("30d"): 1, events("session_start"): 1,
 	})
+}
+
+// Issue 12, item 8: with the README's glob r-sessions.*, copytruncate
+// rotation must not count the rotated copy again (210 instead of 110), and
+// a compressed rotation must not be parsed as text.
+func TestCopytruncateAndCompressedRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	var b strings.Builder
+	b.WriteString(csvHeader)
+	for i := range 110 {
+		b.WriteString(csvLine(1000+i, fmt.Sprintf("user%03d", i), ago(1*day)+int64(i), "session_start"))
+	}
+	writeFile(t, path, b.String())
+	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "r-sessions.*")}})
+	expect(t, values(t, c), map[string]float64{events("session_start"): 110})
+
+	// logrotate copytruncate: copy to r-sessions.csv.1, truncate, and
+	// Workbench goes on writing to the truncated file.
+	writeFile(t, path+".1", b.String())
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, csvHeader+csvLine(2000, "new", ago(1*day), "session_start"))
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{
+		events("session_start"): 111, named("30d"): 111, filesGauge: 2, parseErrors: 0, readSuccess: 1,
+	})
+
+	// The next cycle compresses the copy (delaycompress): r-sessions.csv.2.gz
+	// appears; its bytes are never read as lines.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".2.gz", gz.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	c.clock.tick()
+	expect(t, values(t, c), map[string]float64{
+		events("session_start"): 111, parseErrors: 0, filesGauge: 1, readSuccess: 1,
+	})
+	if !strings.Contains(c.logs.String(), "Skipping compressed files") {
+		t.Errorf("compressed file not logged:\n%s", c.logs)
+	}
+}
+
+func TestDirectoryPathNamed(t *testing.T) {
+	dir := t.TempDir()
+	c := newTestCollector(t, Config{Paths: []string{dir}})
+	expect(t, values(t, c), map[string]float64{readSuccess: 0})
+	want := dir + " is a directory; give a file or a glob such as " + filepath.Join(dir, "r-sessions.*")
+	if !strings.Contains(c.logs.String(), want) {
+		t.Errorf("logs lack %q:\n%s", want, c.logs)
+	}
+	if strings.Contains(c.logs.String(), "No Workbench audit log file matches") {
+		t.Errorf("a directory reported as matching no file:\n%s", c.logs)
+	}
 }
