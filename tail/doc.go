@@ -23,9 +23,9 @@
 //     name (a glob can silently miss files on an I/O error) is kept and not
 //     read twice;
 //   - a file whose size drops below the read offset was truncated, and one
-//     whose bytes just before the read offset changed was truncated and
-//     written again past that offset between two refreshes: both are read
-//     again from the start;
+//     whose bytes just before the read offset changed (checked whenever its
+//     size changed) was truncated and written again past that offset between
+//     two refreshes: both are read again from the start;
 //   - an incomplete last line is left unread until its newline arrives; it
 //     is handed over as a line only when its file is retired;
 //   - a line longer than Config.MaxLineBytes is skipped (Sink.TooLong) and
