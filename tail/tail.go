@@ -756,8 +756,10 @@ func (t *Tailer) closeFile(fl *file) {
 	openFiles.Add(-1)
 }
 
-// Close closes every file without reading further. The Tailer may be used
-// again: files are then reopened by name.
+// Close closes every file without reading further, returning the Tailer's
+// descriptors to the process-wide budget (a Tailer dropped without Close
+// keeps its share). The Tailer may be used again: files are then reopened
+// by name.
 func (t *Tailer) Close() error {
 	var errs []error
 	for _, fl := range t.open {
