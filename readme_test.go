@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 // readmeTable returns the first-column code spans of the README table that
@@ -66,7 +68,7 @@ func TestREADMEMetricTableMatchesTheExposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, hs := startExporter(t, opts)
-	mfs := parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	mfs := testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil))
 	documented := readmeTable(t, "## Metrics")
 	for name := range mfs {
 		if !strings.HasPrefix(name, "posit_") {
@@ -86,7 +88,7 @@ func TestREADMEMetricTableCoversSeveralServers(t *testing.T) {
 	}
 	_, hs := startExporter(t, opts)
 	documented := readmeTable(t, "## Metrics")
-	for name := range parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil)) {
+	for name := range testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil)) {
 		if strings.HasPrefix(name, "posit_") && !slices.Contains(documented, name) {
 			t.Errorf("metric %s is missing from the README's metric table", name)
 		}

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +27,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 // selfSignedCert writes a certificate for 127.0.0.1 and its key.
@@ -81,10 +80,10 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	addr := freeLoopbackPort(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
+	var stderr testutil.LockedBuffer
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--web.config.file=" + webConfig}, io.Discard, &lockedWriter{w: &stderr})
+		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--web.config.file=" + webConfig}, io.Discard, &stderr)
 	}()
 	defer func() {
 		cancel()
@@ -132,33 +131,12 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return fmt.Sprint(l.w)
-}
-
 // TestKeyNeverLogged drives every failure the simulator can produce and
 // checks the key appears nowhere: not in debug logs, errors, /metrics or
 // the landing page.
 func TestKeyNeverLogged(t *testing.T) {
 	const key = "never-log-me-3f9a1c2b7d"
-	sim := connecttest.New(connecttest.Config{Seed: 9, Users: 50, Content: 10, Groups: 2, APIKey: key, Version: "2026.03.0"})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 9, Users: 50, Content: 10, Groups: 2, APIKey: key, Version: "2026.03.0"}))
 	keyFile := filepath.Join(t.TempDir(), "key")
 	_ = os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
 	opts, err := parseOpts(t, "--connect.url="+sim.URL(), "--connect.api-key-file="+keyFile,
@@ -167,10 +145,10 @@ func TestKeyNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &testutil.LockedBuffer{}
 	level := promslog.NewLevel()
 	_ = level.Set("debug")
-	s, err := newServer(context.Background(), opts, promslog.New(&promslog.Config{Level: level, Writer: logs}))
+	s, err := newRoutes(context.Background(), opts, promslog.New(&promslog.Config{Level: level, Writer: logs}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +204,8 @@ func TestWarnsWhenTheKeyWouldTravelInPlainText(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logs := &lockedWriter{w: &bytes.Buffer{}}
-		s, err := newServer(context.Background(), opts, promslog.New(&promslog.Config{Writer: logs}))
+		logs := &testutil.LockedBuffer{}
+		s, err := newRoutes(context.Background(), opts, promslog.New(&promslog.Config{Writer: logs}))
 		if err != nil {
 			t.Fatal(err)
 		}

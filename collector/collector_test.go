@@ -4,25 +4,25 @@
 package collector
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
@@ -65,7 +65,7 @@ func fixtureServer(t *testing.T) *httptest.Server {
 type testSetup struct {
 	src      *Source
 	exporter *Exporter
-	logs     *syncBuffer
+	logs     *testutil.LockedBuffer
 }
 
 func newTestExporter(t *testing.T, url, key string, ttl time.Duration, now func() time.Time) *testSetup {
@@ -79,14 +79,14 @@ func newTestExporter(t *testing.T, url, key string, ttl time.Duration, now func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.LockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	src := &Source{
 		Client:        client,
 		Cache:         connectapi.NewCache(connectapi.CacheConfig{DefaultTTL: ttl, FetchTimeout: 5 * time.Second}),
 		ActiveWindows: windows, Now: now, Logger: logger,
 	}
-	return &testSetup{src: src, exporter: NewExporter(src, SourceUpdaters(src), logger), logs: logs}
+	return &testSetup{src: src, exporter: NewExporter(src, apiCollectors(t, src), logger), logs: logs}
 }
 
 func TestGoldenScrape(t *testing.T) {
@@ -98,10 +98,10 @@ func TestGoldenScrape(t *testing.T) {
 	}
 	defer golden.Close()
 	c := s.exporter.Scrape(context.Background())
-	if err := testutil.CollectAndCompare(c, golden, scraped...); err != nil {
+	if err := promtestutil.CollectAndCompare(c, golden, scraped...); err != nil {
 		t.Fatal(err)
 	}
-	problems, err := testutil.CollectAndLint(c)
+	problems, err := promtestutil.CollectAndLint(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestSeatsOverrideAndUnlimitedLicence(t *testing.T) {
 	s.src.SeatsOverride = 200
 	want := "# HELP posit_connect_license_user_seats Named-user seat limit of the licence, or --connect.license-seats when set; absent when the licence enforces no limit. Cached for up to --connect.cache-ttl.server-settings.\n" +
 		"# TYPE posit_connect_license_user_seats gauge\nposit_connect_license_user_seats 200\n"
-	if err := testutil.CollectAndCompare(s.exporter.Scrape(context.Background()), strings.NewReader(want), "posit_connect_license_user_seats"); err != nil {
+	if err := promtestutil.CollectAndCompare(s.exporter.Scrape(context.Background()), strings.NewReader(want), "posit_connect_license_user_seats"); err != nil {
 		t.Error(err)
 	}
 	if seats, ok := (&Source{}).seats(0); ok {
@@ -131,39 +131,12 @@ func newSim(t *testing.T, cfg connecttest.Config) *connecttest.Server {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return testNow }
 	}
-	sim := connecttest.New(cfg)
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
+	return testutil.Start(t, connecttest.New(cfg))
 }
 
 func gather(t *testing.T, c prometheus.Collector) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(c); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName()+"="+l.GetValue())
-			}
-			key := mf.GetName()
-			if len(labels) > 0 {
-				key += "{" + strings.Join(labels, ",") + "}"
-			}
-			out[key] = m.GetGauge().GetValue()
-		}
-	}
-	return out
+	return testutil.Gather(t, c).Flat()
 }
 
 func TestMatchesSimulatorTruth(t *testing.T) {
@@ -182,21 +155,21 @@ func TestMatchesSimulatorTruth(t *testing.T) {
 	check("posit_connect_license_named_users", truth.NamedUsers)
 	check("posit_connect_license_user_seats", truth.Seats)
 	check("posit_connect_groups", truth.Groups)
-	check("posit_connect_version_info{version=2026.01.0}", 1)
+	check("posit_connect_version_info{version=\"2026.01.0\"}", 1)
 	if got["posit_connect_license_expiry_timestamp_seconds"] != float64(truth.Expiry.UnixMilli())/1000 {
 		t.Errorf("expiry %v, want %v", got["posit_connect_license_expiry_timestamp_seconds"], truth.Expiry)
 	}
 	for k, n := range truth.Users {
-		check("posit_connect_users{locked="+boolString(k.Locked)+",role="+k.Role+"}", n)
+		check(fmt.Sprintf("posit_connect_users{locked=%q,role=%q}", boolString(k.Locked), k.Role), n)
 	}
 	for k, n := range truth.ActiveUsers {
 		if k.Days == 30 || k.Days == 90 || k.Days == 365 {
-			check("posit_connect_users_active{role="+k.Role+",window="+itoa(k.Days)+"d}", n)
+			check(fmt.Sprintf("posit_connect_users_active{role=%q,window=\"%dd\"}", k.Role, k.Days), n)
 		}
 	}
 	contentTotal := 0
 	for k, n := range truth.Content {
-		check("posit_connect_content{access_type="+k.AccessType+",app_mode="+k.AppMode+"}", n)
+		check(fmt.Sprintf("posit_connect_content{access_type=%q,app_mode=%q}", k.AccessType, k.AppMode), n)
 		contentTotal += n
 	}
 	infos := 0
@@ -274,8 +247,8 @@ func TestSlowConnectHitsTheScrapeDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	got := gather(t, s.exporter.Scrape(ctx))
-	if got["posit_connect_up"] != 0 || got["posit_connect_scrape_collector_success{collector=users}"] != 0 {
-		t.Errorf("slow Connect: up %v users success %v", got["posit_connect_up"], got["posit_connect_scrape_collector_success{collector=users}"])
+	if got["posit_connect_up"] != 0 || got["posit_connect_scrape_collector_success{collector=\"users\"}"] != 0 {
+		t.Errorf("slow Connect: up %v users success %v", got["posit_connect_up"], got["posit_connect_scrape_collector_success{collector=\"users\"}"])
 	}
 }
 
@@ -311,8 +284,8 @@ func TestGroupsDisabledIsAnAnswer(t *testing.T) {
 	if _, ok := got["posit_connect_groups"]; ok {
 		t.Error("groups series present with groups disabled")
 	}
-	if got["posit_connect_scrape_collector_success{collector=groups}"] != 1 || got["posit_connect_up"] != 1 {
-		t.Errorf("groups disabled: success %v up %v", got["posit_connect_scrape_collector_success{collector=groups}"], got["posit_connect_up"])
+	if got["posit_connect_scrape_collector_success{collector=\"groups\"}"] != 1 || got["posit_connect_up"] != 1 {
+		t.Errorf("groups disabled: success %v up %v", got["posit_connect_scrape_collector_success{collector=\"groups\"}"], got["posit_connect_up"])
 	}
 	if n := sim.Requests("/__api__/v1/groups"); n != 0 {
 		t.Errorf("asked for groups %d times although the server said they are off", n)
@@ -324,8 +297,8 @@ func TestOneFailingCollectorLeavesTheOthers(t *testing.T) {
 	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultTruncatedJSON, Path: "/__api__/v1/content"})
 	s := newTestExporter(t, sim.URL(), testKey, time.Minute, nil)
 	got := gather(t, s.exporter.Scrape(context.Background()))
-	if got["posit_connect_scrape_collector_success{collector=content}"] != 0 || got["posit_connect_scrape_collector_success{collector=users}"] != 1 {
-		t.Errorf("success: content %v users %v", got["posit_connect_scrape_collector_success{collector=content}"], got["posit_connect_scrape_collector_success{collector=users}"])
+	if got["posit_connect_scrape_collector_success{collector=\"content\"}"] != 0 || got["posit_connect_scrape_collector_success{collector=\"users\"}"] != 1 {
+		t.Errorf("success: content %v users %v", got["posit_connect_scrape_collector_success{collector=\"content\"}"], got["posit_connect_scrape_collector_success{collector=\"users\"}"])
 	}
 	if got["posit_connect_up"] != 1 {
 		t.Error("a bad body on one endpoint is not Connect being down")
@@ -337,26 +310,9 @@ func TestOneFailingCollectorLeavesTheOthers(t *testing.T) {
 	}
 	sim.ClearFaults()
 	got = gather(t, s.exporter.Scrape(context.Background()))
-	if got["posit_connect_scrape_collector_success{collector=content}"] != 1 {
+	if got["posit_connect_scrape_collector_success{collector=\"content\"}"] != 1 {
 		t.Error("the failure was cached")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func boolString(b bool) string {
@@ -366,7 +322,6 @@ func boolString(b bool) string {
 	return "false"
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestRetryAfterIsHonouredAcrossScrapes(t *testing.T) {
 	sim := newSim(t, connecttest.Config{Seed: 1, Users: 40, Content: 5, Groups: 2})
@@ -374,7 +329,7 @@ func TestRetryAfterIsHonouredAcrossScrapes(t *testing.T) {
 	s := newTestExporter(t, sim.URL(), testKey, 0, nil) // TTL 0: without the rest, every scrape would ask
 	for range 10 {
 		got := gather(t, s.exporter.Scrape(context.Background()))
-		if got["posit_connect_scrape_collector_success{collector=users}"] != 0 {
+		if got["posit_connect_scrape_collector_success{collector=\"users\"}"] != 0 {
 			t.Fatal("users succeeded while rate limited")
 		}
 		if got["posit_connect_up"] != 1 {
@@ -419,5 +374,64 @@ func TestCrossCheckWarnsWhenConnectDisagrees(t *testing.T) {
 	}
 	if strings.Contains(logs, "window=30d") {
 		t.Errorf("30d agrees and must not warn:\n%s", logs)
+	}
+}
+
+// apiCollectors builds the collectors that read only the API (not the
+// usage streams), as the exporter's table does.
+func apiCollectors(t testing.TB, src *Source) []Enabled {
+	t.Helper()
+	enabled, err := Build(&Env{Source: src}, func(name string) bool {
+		return name == "server" || name == "users" || name == "groups" || name == "content"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enabled
+}
+
+func TestBuildFollowsTheTableAndReportsConstructorErrors(t *testing.T) {
+	src := &Source{}
+	all, err := Build(&Env{Source: src}, func(name string) bool { return name != "shiny" && name != "visits" && name != "audit" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range all {
+		names = append(names, e.Name)
+	}
+	if got := strings.Join(names, ","); got != "server,users,groups,content" {
+		t.Errorf("built %s", got)
+	}
+	// A usage collector on a server without usage streams is an error
+	// naming the collector, not a nil collector.
+	if _, err := Build(&Env{Source: src}, func(name string) bool { return name == "visits" }); err == nil ||
+		!strings.Contains(err.Error(), "collector visits") {
+		t.Errorf("visits without streams: %v", err)
+	}
+	if got := strings.Join(Names(), ","); got != "server,users,groups,content,shiny,visits,audit" {
+		t.Errorf("Names() = %s", got)
+	}
+}
+
+func TestEveryResourceReadIsInTheResourceTable(t *testing.T) {
+	known := map[string]bool{}
+	for _, r := range Resources {
+		known[r.Name] = true
+	}
+	for _, d := range Collectors {
+		for _, r := range d.Reads {
+			if !known[r] {
+				t.Errorf("collector %s reads %q, which is not in Resources", d.Name, r)
+			}
+		}
+	}
+	flags := TTLFlags()
+	if len(flags) != 4 || flags[0].TTLFlag != "server-settings" || flags[1].TTLFlag != "users" {
+		t.Errorf("TTL flags %+v", flags)
+	}
+	ttls := TTLs(map[string]time.Duration{"server-settings": time.Second, "users": 2 * time.Second, "groups": 3 * time.Second, "content": 4 * time.Second})
+	if ttls[ResourceActiveUsers] != 2*time.Second || ttls[ResourceServerSettings] != time.Second || len(ttls) != len(Resources) {
+		t.Errorf("TTLs %v", ttls)
 	}
 }

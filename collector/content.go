@@ -44,22 +44,19 @@ func (s *Source) Content(ctx context.Context) ([]ContentItem, error) {
 	})
 }
 
-// ContentCollector reports the content inventory.
-type ContentCollector struct{ src *Source }
-
-// NewContentCollector returns the "content" collector.
-func NewContentCollector(src *Source) *ContentCollector { return &ContentCollector{src: src} }
+// contentCollector reports the content inventory.
+type contentCollector struct{ src *Source }
 
 type modeAccess struct{ mode, access string }
 
-// Describe implements Updater.
-func (c *ContentCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements Collector.
+func (c *contentCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- contentDesc
 	ch <- contentInfoDesc
 }
 
-// Update implements Updater.
-func (c *ContentCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+// Update implements Collector.
+func (c *contentCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	items, err := c.src.Content(ctx)
 	if err != nil {
 		return err

@@ -16,20 +16,17 @@ var groupsDesc = prometheus.NewDesc(namespace+"_groups",
 	"Groups on the server; absent when the server runs without groups. Cached for up to --connect.cache-ttl.groups.",
 	nil, nil)
 
-// GroupsCollector reports the number of groups.
-type GroupsCollector struct{ src *Source }
+// groupsCollector reports the number of groups.
+type groupsCollector struct{ src *Source }
 
-// NewGroupsCollector returns the "groups" collector.
-func NewGroupsCollector(src *Source) *GroupsCollector { return &GroupsCollector{src: src} }
-
-// Describe implements Updater.
-func (c *GroupsCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements Collector.
+func (c *groupsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- groupsDesc
 }
 
-// Update implements Updater. A server without groups is an answer, not a
+// Update implements Collector. A server without groups is an answer, not a
 // failure: the collector succeeds and emits nothing.
-func (c *GroupsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+func (c *groupsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	settings, err := c.src.Settings(ctx)
 	if err != nil {
 		return err

@@ -21,21 +21,18 @@ var (
 		nil, nil)
 )
 
-// ServerCollector reports the server version and licence terms.
-type ServerCollector struct{ src *Source }
+// serverCollector reports the server version and licence terms.
+type serverCollector struct{ src *Source }
 
-// NewServerCollector returns the "server" collector.
-func NewServerCollector(src *Source) *ServerCollector { return &ServerCollector{src: src} }
-
-// Describe implements Updater.
-func (c *ServerCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements Collector.
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- versionDesc
 	ch <- seatsDesc
 	ch <- expiryDesc
 }
 
-// Update implements Updater.
-func (c *ServerCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+// Update implements Collector.
+func (c *serverCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	s, err := c.src.Settings(ctx)
 	if err != nil {
 		return err

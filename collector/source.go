@@ -12,15 +12,6 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
-// Cache resource names, also the values of the cache metrics' resource label.
-const (
-	ResourceServerSettings = "server_settings"
-	ResourceUsers          = "users"
-	ResourceActiveUsers    = "active_users"
-	ResourceGroups         = "groups"
-	ResourceContent        = "content"
-)
-
 // Source is one Connect server's data, fetched through the shared cache.
 type Source struct {
 	Client *connectapi.Client

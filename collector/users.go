@@ -118,21 +118,18 @@ func (s *Source) summariseUsers(ctx context.Context, activityDays int) (*UserSum
 	return sum, nil
 }
 
-// UsersCollector reports accounts, active users and named users.
-type UsersCollector struct{ src *Source }
+// usersCollector reports accounts, active users and named users.
+type usersCollector struct{ src *Source }
 
-// NewUsersCollector returns the "users" collector.
-func NewUsersCollector(src *Source) *UsersCollector { return &UsersCollector{src: src} }
-
-// Describe implements Updater.
-func (c *UsersCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements Collector.
+func (c *usersCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- usersDesc
 	ch <- usersActiveDesc
 	ch <- namedUsersDesc
 }
 
-// Update implements Updater.
-func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+// Update implements Collector.
+func (c *usersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	sum, err := c.src.Users(ctx)
 	if err != nil {
 		return err
@@ -161,7 +158,7 @@ func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric
 // crossCheck compares our count with Connect's own where the server has
 // GET /v1/metrics/users/active, and warns when they disagree. It never
 // fails the scrape.
-func (c *UsersCollector) crossCheck(ctx context.Context, sum *UserSummary) {
+func (c *usersCollector) crossCheck(ctx context.Context, sum *UserSummary) {
 	theirs, err := connectapi.Cached(ctx, c.src.Cache, ResourceActiveUsers, c.src.Client.ActiveUsers)
 	switch {
 	case errors.Is(err, connectapi.ErrUnsupported):

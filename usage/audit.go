@@ -47,7 +47,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 		newestTime time.Time
 		first      = true
 	)
-	err := st.s.cfg.Source.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
+	err := st.s.cfg.Client.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
 		for i := range p {
 			e := &p[i]
 			id, ok := normalizeID(string(e.ID))
@@ -87,6 +87,10 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	}
 	st.baselined = true
 	return nil
+}
+
+func (st *auditStream) describe(ch chan<- *prometheus.Desc) {
+	ch <- auditDesc
 }
 
 func (st *auditStream) collect(ch chan<- prometheus.Metric) {

@@ -129,7 +129,7 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 	w := &shinyWalk{gen: st.gen, now: now, keepFrom: now.Add(-overlap).UnixNano(), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
-	err = st.s.cfg.Source.EachShinySessionPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.ShinySession) error {
+	err = st.s.cfg.Client.EachShinySessionPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.ShinySession) error {
 		st.mu.Lock()
 		st.apply(w, p)
 		st.mu.Unlock()
@@ -297,6 +297,12 @@ func (st *shinyStream) keepEnded(w *shinyWalk, k sessionKey, end int64) {
 	if end >= w.keepFrom || st.unordered {
 		st.ended[k] = end
 	}
+}
+
+func (st *shinyStream) describe(ch chan<- *prometheus.Desc) {
+	ch <- shinySessionsDesc
+	ch <- shinyEndedDesc
+	ch <- shinyDurationDesc
 }
 
 func (st *shinyStream) collect(ch chan<- prometheus.Metric) {

@@ -1,7 +1,10 @@
 // Copyright 2026 The posit_connect_exporter Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+// Package demo runs the built-in simulated Connect server behind --demo: a
+// small but realistic server with live activity, in one of a few
+// scenarios that the dashboards and alerts are checked against.
+package demo
 
 import (
 	"context"
@@ -10,26 +13,42 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 )
 
-// demoScenarios are the situations --demo.scenario can simulate; the
-// dashboard and alert checks use them.
-var demoScenarios = []string{"healthy", "license-breach", "license-expiring", "down", "unauthorized"}
+// Scenarios are the situations --demo.scenario can simulate.
+var Scenarios = []string{"healthy", "license-breach", "license-expiring", "down", "unauthorized"}
 
-type demo struct {
-	sim   *connecttest.Server
-	url   string
-	key   connectapi.KeySource
-	close func()
+// CheckScenario returns an error naming the known scenarios when s is not one.
+func CheckScenario(s string) error {
+	if !slices.Contains(Scenarios, s) {
+		return fmt.Errorf("unknown scenario %q; choose one of %s", s, strings.Join(Scenarios, ", "))
+	}
+	return nil
 }
 
-// demoConfig is a small but realistic server: a few hundred users and a
+// Demo is a running simulated Connect server.
+type Demo struct {
+	Sim *connecttest.Server
+	// Key is the simulator's API key, made up at start.
+	Key  connectapi.KeySource
+	stop func()
+}
+
+// URL is the simulator's address.
+func (d *Demo) URL() string { return d.Sim.URL() }
+
+// Close stops the live activity and the simulator.
+func (d *Demo) Close() { d.stop() }
+
+// serverConfig is a small but realistic server: a few hundred users and a
 // few dozen apps.
-func demoConfig(key string) connecttest.Config {
+func serverConfig(key string) connecttest.Config {
 	now := time.Now()
 	// Two weeks of history at this volume keeps the live activity (which
 	// continues the history's rate) busy enough that every usage panel has
@@ -42,15 +61,18 @@ func demoConfig(key string) connecttest.Config {
 	}
 }
 
-// startDemo runs the simulator in-process, in live mode, and applies the
+// Start runs the simulator in-process, in live mode, and applies the
 // scenario.
-func startDemo(ctx context.Context, scenario string, logger *slog.Logger) (*demo, error) {
+func Start(ctx context.Context, scenario string, logger *slog.Logger) (*Demo, error) {
+	if err := CheckScenario(scenario); err != nil {
+		return nil, err
+	}
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, err
 	}
 	key := hex.EncodeToString(raw[:])
-	sim := connecttest.New(demoConfig(key))
+	sim := connecttest.New(serverConfig(key))
 	if err := sim.Start(); err != nil {
 		return nil, fmt.Errorf("starting the simulated Connect server: %w", err)
 	}
@@ -72,11 +94,10 @@ func startDemo(ctx context.Context, scenario string, logger *slog.Logger) (*demo
 	}
 	logger.Warn("DEMO MODE: serving data from a built-in simulated Connect server, not a real one",
 		"simulator", sim.URL(), "scenario", scenario)
-	return &demo{
-		sim: sim,
-		url: sim.URL(),
-		key: connectapi.StaticKey(key),
-		close: func() {
+	return &Demo{
+		Sim: sim,
+		Key: connectapi.StaticKey(key),
+		stop: func() {
 			stopLive()
 			sim.Close()
 		},
