@@ -322,7 +322,6 @@ func boolString(b bool) string {
 	return "false"
 }
 
-
 func TestRetryAfterIsHonouredAcrossScrapes(t *testing.T) {
 	sim := newSim(t, connecttest.Config{Seed: 1, Users: 40, Content: 5, Groups: 2})
 	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultRateLimited, Path: "/__api__/v1/users", RetryAfter: time.Hour})

@@ -34,7 +34,6 @@ func TestScrapeTimeout(t *testing.T) {
 	}
 }
 
-
 // blocking is a collector whose Collect waits until released, and which
 // records the deadline its scrape had.
 type blocking struct {
