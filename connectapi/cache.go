@@ -131,9 +131,6 @@ func Cached[T any](ctx context.Context, c *Cache, resource string, fetch func(co
 	}
 }
 
-// Invalidate drops a cached resource, for example after a reload.
-func (c *Cache) Invalidate(resource string) { c.store.Delete(resource) }
-
 func (c *Cache) observe(resource string, hit bool) {
 	if c.cfg.Observer != nil {
 		c.cfg.Observer(resource, hit)

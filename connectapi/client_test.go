@@ -217,7 +217,7 @@ func TestOffsetPagingStopsOnEmptyPageAndDetectsIgnoredPageNumber(t *testing.T) {
 	})
 	c := newTestClient(t, srv.URL)
 	n := 0
-	if err := c.EachGroupPage(context.Background(), func(g []Group) error { n += len(g); return nil }); err != nil || n != 1 {
+	if err := eachOffsetPage(context.Background(), c, "/v1/groups", nil, func(g []Group) error { n += len(g); return nil }); err != nil || n != 1 {
 		t.Fatalf("got %d groups, err %v", n, err)
 	}
 	// A server that ignores page_number repeats page 1: that must fail, not loop or double count.
@@ -411,7 +411,7 @@ func TestErrorsAreTypedAndNeverHoldTheKey(t *testing.T) {
 	}
 	errs = append(errs, err)
 
-	_, err = good.Hosts(ctx) // unknown route on this fake: 404 without a code
+	err = good.getJSON(ctx, "/v1/system/hosts", nil, &struct{}{}) // unknown route on this fake: 404 without a code
 	if !errors.Is(err, ErrUnsupported) {
 		t.Errorf("404 without code: %v", err)
 	}

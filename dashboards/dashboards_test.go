@@ -75,7 +75,7 @@ func TestDashboardFrame(t *testing.T) {
 			if len(d.UID) > 40 {
 				t.Errorf("uid %q longer than 40 characters", d.UID)
 			}
-			raw, err := Raw(d.File)
+			raw, err := files.ReadFile(d.File)
 			if err != nil {
 				t.Fatal(err)
 			}
