@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,5 +217,30 @@ func promtoolCheckMetrics(t *testing.T, body []byte) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestStateFileFlagKeepsTheUsageCounters(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.json")
+	opts, err := parseOpts(t, "--demo", "--state.file="+state, "--collector.usage.interval=1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, hs := startExporter(t, opts)
+	mfs := testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	for _, c := range []string{"shiny", "visits", "audit"} {
+		if v, ok := mfs.Value("posit_connect_scrape_collector_success", "collector", c); !ok || v != 1 {
+			t.Errorf("%s: success %v (present %v)", c, v, ok)
+		}
+	}
+	rt.close() // saves the state file
+	raw, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatalf("--state.file was not written: %v", err)
+	}
+	for _, stream := range []string{`"shiny"`, `"visits"`, `"audit"`} {
+		if !bytes.Contains(raw, []byte(stream)) {
+			t.Errorf("the state file has no %s part: %.300s", stream, raw)
+		}
 	}
 }

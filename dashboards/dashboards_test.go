@@ -15,8 +15,8 @@ import (
 	"testing"
 )
 
-// knownMetrics is the exporter's metric contract (DESIGN.md) plus Prometheus'
-// own `up`. Dashboards may use nothing else.
+// knownMetrics is the exporter's metric contract (the README's metric
+// table) plus Prometheus' own `up`. Dashboards may use nothing else.
 var knownMetrics = map[string]bool{
 	"up":                                     true,
 	"posit_connect_up":                       true,

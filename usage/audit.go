@@ -58,7 +58,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 				first = false
 				newest, newestTime = id, e.Time
 				if lastID != "" && compareIDs(id, lastID) < 0 {
-					st.s.logger.Warn("the newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
+					st.s.logger.Warn("The newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
 				}
 			}
 			if baseline || (lastID != "" && compareIDs(id, lastID) <= 0) {

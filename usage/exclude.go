@@ -104,13 +104,13 @@ func (e *excluder) current(ctx context.Context) (map[string]bool, error) {
 	})
 	if err != nil {
 		if !e.resolvedAt.IsZero() {
-			e.logger.Warn("cannot refresh excluded usernames; using the previous list", "err", err)
+			e.logger.Warn("Cannot refresh excluded usernames; using the previous list", "err", err)
 			return e.resolved, nil
 		}
 		return nil, fmt.Errorf("resolving excluded usernames: %w", err)
 	}
 	if found < len(e.names) {
-		e.logger.Debug("some excluded usernames match no Connect user", "listed", len(e.names), "found", found)
+		e.logger.Debug("Some excluded usernames match no Connect user", "listed", len(e.names), "found", found)
 	}
 	e.resolved, e.resolvedAt = set, now
 	return set, nil

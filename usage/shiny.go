@@ -155,7 +155,7 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 		}
 	}
 	if dropped > 0 {
-		st.s.logger.Debug("open Shiny sessions vanished without an end; dropped", "stream", "shiny", "sessions", dropped)
+		st.s.logger.Debug("Open Shiny sessions vanished without an end; dropped", "stream", "shiny", "sessions", dropped)
 	}
 	for k, e := range st.ended {
 		if e < w.keepFrom {

@@ -148,7 +148,7 @@ func New(cfg Config) (*Streams, error) {
 			if err := s.restore(st); err != nil {
 				return nil, fmt.Errorf("usage: state file %s: %w", cfg.StateFile, err)
 			}
-			s.logger.Info("usage state restored", "file", cfg.StateFile, "saved_at", st.SavedAt)
+			s.logger.Info("Usage state restored", "file", cfg.StateFile, "saved_at", st.SavedAt)
 		}
 		if err := checkWritable(cfg.StateFile); err != nil {
 			return nil, err
@@ -213,7 +213,7 @@ func (s *Streams) save(force bool) error {
 // saved is called after a page was applied.
 func (s *Streams) saved() {
 	if err := s.save(false); err != nil {
-		s.logger.Error("cannot write the usage state file; counters are kept in memory", "file", s.cfg.StateFile, "err", err)
+		s.logger.Error("Cannot write the usage state file; counters are kept in memory", "file", s.cfg.StateFile, "err", err)
 	}
 }
 
@@ -279,7 +279,7 @@ func (r *Stream) Update(ctx context.Context, ch chan<- prometheus.Metric) error 
 		select {
 		case <-done:
 		case <-ctx.Done():
-			r.logger.Debug("read outlasts the scrape; serving counters from memory while it finishes")
+			r.logger.Debug("Read outlasts the scrape; serving counters from memory while it finishes")
 		}
 	}
 	r.mu.Lock()
@@ -292,7 +292,7 @@ func (r *Stream) Update(ctx context.Context, ch chan<- prometheus.Metric) error 
 		// Until the first read after start-up completes, the counters
 		// restored from the state file may be older than what was
 		// exposed before a crash; a gap is better than a false reset.
-		r.logger.Debug("first read still running; no series yet")
+		r.logger.Debug("First read still running; no series yet")
 		return nil
 	}
 	r.impl.collect(ch)
@@ -322,10 +322,10 @@ func (r *Stream) start() (<-chan struct{}, error) {
 		err := r.impl.read(ctx, now)
 		cancel()
 		if serr := r.s.save(true); serr != nil {
-			r.logger.Error("cannot write the usage state file; counters are kept in memory", "file", r.s.cfg.StateFile, "err", serr)
+			r.logger.Error("Cannot write the usage state file; counters are kept in memory", "file", r.s.cfg.StateFile, "err", serr)
 		}
 		if err != nil {
-			r.logger.Debug("usage read failed", "err", err)
+			r.logger.Debug("Usage read failed", "err", err)
 		}
 		r.mu.Lock()
 		if err == nil {
