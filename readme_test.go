@@ -104,7 +104,7 @@ func TestREADMECollectorTableMatchesTheCollectorTable(t *testing.T) {
 	_, section, _ := strings.Cut(string(raw), "\n## Collectors\n")
 	section, _, _ = strings.Cut(section, "\n## ")
 	ttlFlag := map[string]string{}
-	for _, r := range collector.Resources {
+	for _, r := range collector.Resources() {
 		ttlFlag[r.Name] = "--connect.cache-ttl." + r.TTLFlag
 	}
 	var documented []string
@@ -128,8 +128,8 @@ func TestREADMECollectorTableMatchesTheCollectorTable(t *testing.T) {
 			t.Errorf("%s: the README says %q, the table %q", d.Name, strings.TrimSpace(cells[3]), d.Help)
 		}
 		for _, r := range d.Reads {
-			if !strings.Contains(cells[4], "`"+r+"`") || !strings.Contains(cells[4], ttlFlag[r]) {
-				t.Errorf("%s reads %s (TTL %s), not documented in %q", d.Name, r, ttlFlag[r], cells[4])
+			if !strings.Contains(cells[4], "`"+r.Name+"`") || !strings.Contains(cells[4], ttlFlag[r.Name]) {
+				t.Errorf("%s reads %s (TTL %s), not documented in %q", d.Name, r.Name, ttlFlag[r.Name], cells[4])
 			}
 		}
 	}

@@ -48,22 +48,22 @@ type Definition struct {
 	Name    string
 	Default bool
 	Help    string
-	// Reads lists the cached resources (see Resources) the collector reads.
-	Reads []string
+	// Reads lists the cached resources the collector reads.
+	Reads []Resource
 	New   func(env *Env) (Collector, error)
 }
 
 // Collectors lists every collector. Flags, the README's collector table
 // and the per-server switches of the configuration file come from it.
 var Collectors = []Definition{
-	{"server", true, "server version, licence seats and expiry", []string{ResourceServerSettings},
+	{"server", true, "server version, licence seats and expiry", []Resource{ResourceServerSettings},
 		func(env *Env) (Collector, error) { return &serverCollector{env.Source}, nil }},
 	{"users", true, "accounts by role and lock state, active users per window, named users",
-		[]string{ResourceServerSettings, ResourceUsers, ResourceActiveUsers},
+		[]Resource{ResourceServerSettings, ResourceUsers, ResourceActiveUsers},
 		func(env *Env) (Collector, error) { return &usersCollector{env.Source}, nil }},
-	{"groups", true, "number of groups", []string{ResourceServerSettings, ResourceGroups},
+	{"groups", true, "number of groups", []Resource{ResourceServerSettings, ResourceGroups},
 		func(env *Env) (Collector, error) { return &groupsCollector{env.Source}, nil }},
-	{"content", true, "content items by type and access, and content_info", []string{ResourceContent},
+	{"content", true, "content items by type and access, and content_info", []Resource{ResourceContent},
 		func(env *Env) (Collector, error) { return &contentCollector{env.Source}, nil }},
 	{"shiny", true, "Shiny sessions and their length per app (incremental)", nil,
 		usageStream(func(s *usage.Streams) Collector { return s.Shiny })},

@@ -413,24 +413,31 @@ func TestBuildFollowsTheTableAndReportsConstructorErrors(t *testing.T) {
 	}
 }
 
-func TestEveryResourceReadIsInTheResourceTable(t *testing.T) {
-	known := map[string]bool{}
-	for _, r := range Resources {
-		known[r.Name] = true
+func TestResourcesComeFromTheCollectorTable(t *testing.T) {
+	var names []string
+	defaults := map[string]time.Duration{}
+	for _, r := range Resources() {
+		names = append(names, r.Name)
+		if d, ok := defaults[r.TTLFlag]; ok && d != r.DefaultTTL {
+			t.Errorf("resources sharing --connect.cache-ttl.%s disagree on its default: %s and %s", r.TTLFlag, d, r.DefaultTTL)
+		}
+		defaults[r.TTLFlag] = r.DefaultTTL
 	}
-	for _, d := range Collectors {
-		for _, r := range d.Reads {
-			if !known[r] {
-				t.Errorf("collector %s reads %q, which is not in Resources", d.Name, r)
-			}
+	if got := strings.Join(names, ","); got != "server_settings,users,active_users,groups,content" {
+		t.Errorf("resources %s", got)
+	}
+	var flags []string
+	for _, r := range TTLFlags() {
+		flags = append(flags, r.TTLFlag)
+		if r.TTLHelp == "" {
+			t.Errorf("--connect.cache-ttl.%s has no help", r.TTLFlag)
 		}
 	}
-	flags := TTLFlags()
-	if len(flags) != 4 || flags[0].TTLFlag != "server-settings" || flags[1].TTLFlag != "users" {
-		t.Errorf("TTL flags %+v", flags)
+	if got := strings.Join(flags, ","); got != "server-settings,users,groups,content" {
+		t.Errorf("TTL flags %s", got)
 	}
 	ttls := TTLs(map[string]time.Duration{"server-settings": time.Second, "users": 2 * time.Second, "groups": 3 * time.Second, "content": 4 * time.Second})
-	if ttls[ResourceActiveUsers] != 2*time.Second || ttls[ResourceServerSettings] != time.Second || len(ttls) != len(Resources) {
+	if ttls["active_users"] != 2*time.Second || ttls["server_settings"] != time.Second || len(ttls) != 5 {
 		t.Errorf("TTLs %v", ttls)
 	}
 }

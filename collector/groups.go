@@ -6,6 +6,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -15,6 +16,9 @@ import (
 var groupsDesc = prometheus.NewDesc(namespace+"_groups",
 	"Groups on the server; absent when the server runs without groups. Cached for up to --connect.cache-ttl.groups.",
 	nil, nil)
+
+// ResourceGroups is the number of groups.
+var ResourceGroups = Resource{"groups", "groups", 60 * time.Second, "How long the group count is cached."}
 
 // groupsCollector reports the number of groups.
 type groupsCollector struct{ src *Source }
@@ -31,7 +35,7 @@ func (c *groupsCollector) Update(ctx context.Context, ch chan<- prometheus.Metri
 	if err != nil {
 		return err
 	}
-	n, err := connectapi.Cached(ctx, c.src.Cache, ResourceGroups, func(ctx context.Context) (int, error) {
+	n, err := connectapi.Cached(ctx, c.src.Cache, ResourceGroups.Name, func(ctx context.Context) (int, error) {
 		return c.src.Client.CountGroups(ctx, settings)
 	})
 	if errors.Is(err, connectapi.ErrGroupsDisabled) {

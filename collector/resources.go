@@ -5,42 +5,42 @@ package collector
 
 import "time"
 
-// Cache resource names, also the values of the cache metrics' resource label.
-const (
-	ResourceServerSettings = "server_settings"
-	ResourceUsers          = "users"
-	ResourceActiveUsers    = "active_users"
-	ResourceGroups         = "groups"
-	ResourceContent        = "content"
-)
-
 // Resource is a Connect answer kept in the cache for a time of its own,
-// set by --connect.cache-ttl.<TTLFlag>. Resources that are refreshed
-// together share a TTL flag; the first to name it gives its default and
-// help.
+// set by --connect.cache-ttl.<TTLFlag>. Each collector file declares the
+// resources it fetches; a collector's row in the table names those it
+// reads, and the TTL flags, the cache TTLs and the cache metrics' resource
+// labels come from there. Resources refreshed together share a TTL flag
+// (and its default).
 type Resource struct {
+	// Name is the cache key and the value of the resource label.
 	Name       string
 	TTLFlag    string
 	DefaultTTL time.Duration
 	TTLHelp    string
 }
 
-// Resources lists every cached resource.
-var Resources = []Resource{
-	{ResourceServerSettings, "server-settings", 15 * time.Second,
-		"How long server settings (version, licence) are cached; also how quickly posit_connect_up notices an outage."},
-	{ResourceUsers, "users", 60 * time.Second, "How long the users summary is cached."},
-	{ResourceActiveUsers, "users", 0, ""},
-	{ResourceGroups, "groups", 60 * time.Second, "How long the group count is cached."},
-	{ResourceContent, "content", 60 * time.Second, "How long the content list is cached."},
+// Resources lists every resource the collector table reads, once each, in
+// table order.
+func Resources() []Resource {
+	var out []Resource
+	seen := map[string]bool{}
+	for _, d := range Collectors {
+		for _, r := range d.Reads {
+			if !seen[r.Name] {
+				seen[r.Name] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
-// TTLFlags returns the distinct TTL flags in table order, each with the
-// default and help of the first resource that names it.
+// TTLFlags returns the distinct TTL flags, each with the default and help
+// of the first resource that names it.
 func TTLFlags() []Resource {
 	var out []Resource
 	seen := map[string]bool{}
-	for _, r := range Resources {
+	for _, r := range Resources() {
 		if !seen[r.TTLFlag] {
 			seen[r.TTLFlag] = true
 			out = append(out, r)
@@ -49,10 +49,10 @@ func TTLFlags() []Resource {
 	return out
 }
 
-// TTLs maps every resource to its TTL, given the value of each TTL flag.
+// TTLs maps every resource's name to its TTL, given each TTL flag's value.
 func TTLs(byFlag map[string]time.Duration) map[string]time.Duration {
-	out := make(map[string]time.Duration, len(Resources))
-	for _, r := range Resources {
+	out := map[string]time.Duration{}
+	for _, r := range Resources() {
 		out[r.Name] = byFlag[r.TTLFlag]
 	}
 	return out

@@ -41,7 +41,7 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 		}, []string{"resource"}),
 	}
 	reg.MustRegister(m.apiRequests, m.apiDuration, m.cacheRequests, m.cacheHits)
-	for _, r := range Resources {
+	for _, r := range Resources() {
 		m.cacheRequests.WithLabelValues(r.Name)
 		m.cacheHits.WithLabelValues(r.Name)
 	}

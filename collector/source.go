@@ -34,7 +34,12 @@ func (s *Source) now() time.Time {
 	return time.Now()
 }
 
+// ResourceServerSettings is the version and licence, and how quickly
+// posit_connect_up notices an outage.
+var ResourceServerSettings = Resource{"server_settings", "server-settings", 15 * time.Second,
+	"How long server settings (version, licence) are cached; also how quickly posit_connect_up notices an outage."}
+
 // Settings returns the server settings, cached.
 func (s *Source) Settings(ctx context.Context) (*connectapi.ServerSettings, error) {
-	return connectapi.Cached(ctx, s.Cache, ResourceServerSettings, s.Client.ServerSettings)
+	return connectapi.Cached(ctx, s.Cache, ResourceServerSettings.Name, s.Client.ServerSettings)
 }
