@@ -66,6 +66,7 @@ type options struct {
 
 func newApp() (*kingpin.Application, *options) {
 	o := &options{log: &promslog.Config{}, collectors: map[string]*bool{}, ttls: map[string]*time.Duration{}}
+	def := target.Defaults()
 	app := kingpin.New(exporterName, "Prometheus exporter for Posit Connect (licence, users, content, usage) and Posit Workbench named users.")
 	o.web = kingpinflag.AddFlags(app, defaultListenAddress)
 	promslogflag.AddFlags(app, o.log)
@@ -80,16 +81,16 @@ func newApp() (*kingpin.Application, *options) {
 
 	app.Flag("connect.url", "Posit Connect server address, e.g. https://connect.example.com.").Envar("CONNECT_SERVER").StringVar(&o.spec.URL)
 	app.Flag("connect.api-key-file", "File holding an administrator API key; re-read when it changes. Without it the key comes from the CONNECT_API_KEY environment variable. The key is never accepted as a flag value.").Envar("CONNECT_API_KEY_FILE").StringVar(&o.spec.APIKeyFile)
-	app.Flag("connect.timeout", "Timeout of one Connect API fetch (all pages of a resource), and the scrape deadline when Prometheus sends none.").Default("30s").DurationVar(&o.sh.Timeout)
+	app.Flag("connect.timeout", "Timeout of one Connect API fetch (all pages of a resource), and the scrape deadline when Prometheus sends none.").Default(def.Timeout.String()).DurationVar(&o.sh.Timeout)
 	app.Flag("connect.ca-file", "CA certificate file to verify the Connect server.").StringVar(&o.spec.CAFile)
 	app.Flag("connect.insecure-skip-verify", "Do not verify the Connect server's TLS certificate.").BoolVar(&o.spec.InsecureSkipVerify)
 	app.Flag("connect.license-seats", "Seat limit to report instead of the one the licence states (0: use the licence).").Default("0").Int64Var(&o.spec.LicenseSeats)
-	app.Flag("connect.max-concurrent-requests", "Most requests in flight to Connect at once.").Default("4").IntVar(&o.sh.MaxConcurrent)
-	app.Flag("connect.max-response-bytes", "Largest Connect API response body accepted.").Default(fmt.Sprint(connectapi.DefaultMaxBodyBytes)).Int64Var(&o.sh.MaxBodyBytes)
+	app.Flag("connect.max-concurrent-requests", "Most requests in flight to Connect at once.").Default(fmt.Sprint(def.MaxConcurrent)).IntVar(&o.sh.MaxConcurrent)
+	app.Flag("connect.max-response-bytes", "Largest Connect API response body accepted.").Default(fmt.Sprint(def.MaxBodyBytes)).Int64Var(&o.sh.MaxBodyBytes)
 	for _, r := range collector.TTLFlags() {
 		o.ttls[r.TTLFlag] = app.Flag("connect.cache-ttl."+r.TTLFlag, r.TTLHelp).Default(r.DefaultTTL.String()).Duration()
 	}
-	app.Flag("collector.users.active-windows", "Comma-separated windows for posit_connect_users_active.").Default("30d,90d,365d").StringVar(&o.activeWindows)
+	app.Flag("collector.users.active-windows", "Comma-separated windows for posit_connect_users_active.").Default(target.DefaultWindows).StringVar(&o.activeWindows)
 	for _, d := range collector.Collectors {
 		o.collectors[d.Name] = app.Flag("collector."+d.Name, fmt.Sprintf("Enable the %s collector: %s.", d.Name, d.Help)).
 			Default(fmt.Sprint(d.Default)).Bool()
@@ -104,7 +105,7 @@ func newApp() (*kingpin.Application, *options) {
 	app.Flag("collector.shiny.min-session-duration", "Count a Shiny session only once it has lasted at least this long (0: count all).").Default("0s").DurationVar(&o.sh.Usage.MinSessionDuration)
 	app.Flag("workbench.audit-log", "Posit Workbench session audit log (r-sessions.csv or its NDJSON variant), a file or a glob; repeat for each node. Enables posit_workbench_* metrics.").StringsVar(&o.workbenchLogs)
 	app.Flag("workbench.license-seats", "Workbench named-user seats, exported as posit_workbench_license_user_seats (0: not exported).").Default("0").IntVar(&o.workbenchSeats)
-	app.Flag("workbench.windows", "Comma-separated windows for posit_workbench_named_users.").Default("30d,90d,365d").StringVar(&o.workbenchWindows)
+	app.Flag("workbench.windows", "Comma-separated windows for posit_workbench_named_users.").Default(target.DefaultWindows).StringVar(&o.workbenchWindows)
 	app.Flag("config.file", "YAML file listing several Connect servers (see README). Their metrics are served on /probe?target=<name>, the distinct named-user count across them on /metrics.").StringVar(&o.configFile)
 	app.Flag("config.check", "Check --config.file (syntax, servers, key files) and exit.").BoolVar(&o.configCheck)
 	app.Flag("demo", "Run against a built-in simulated Connect server instead of a real one.").BoolVar(&o.demo)

@@ -21,20 +21,14 @@ import (
 func threeServers(t *testing.T) ([]*connecttest.Server, string) {
 	t.Helper()
 	now := time.Now()
-	dir := t.TempDir()
 	var sims []*connecttest.Server
-	var cfg strings.Builder
-	cfg.WriteString("union_key: lower_email\nservers:\n")
+	var entries []testutil.ServerEntry
 	for i, name := range []string{"alpha", "beta", "gamma"} {
 		sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: int64(40 + i), Users: 300 - 100*i, Content: 10, Groups: 2,
 			APIKey: "key-" + name, UserPrefix: name + "-", Version: "2026.03.0", LicenseSeats: 500}))
 		sims = append(sims, sim)
-		keyFile := filepath.Join(dir, name+".key")
-		if err := os.WriteFile(keyFile, []byte("key-"+name+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&cfg, "  - name: %s\n    url: %s\n    api_key_file: %s\n    collectors: {shiny: false, visits: false, audit: false}\n",
-			name, sim.URL(), keyFile)
+		entries = append(entries, testutil.ServerEntry{Name: name, URL: sim.URL(), Key: "key-" + name,
+			YAML: "    collectors: {shiny: false, visits: false, audit: false}\n"})
 	}
 	recent, old := now.Add(-10*24*time.Hour), now.Add(-500*24*time.Hour)
 	shared := func(n int, email string, on []int, locked map[int]bool, inactive map[int]bool) {
@@ -65,11 +59,7 @@ func threeServers(t *testing.T) ([]*connecttest.Server, string) {
 		shared(300+n, fmt.Sprintf("lock%d@example.test", n), []int{0, 1}, map[int]bool{1: true}, nil)
 		shared(400+n, fmt.Sprintf("idle%d@example.test", n), []int{0, 2}, nil, map[int]bool{2: true})
 	}
-	path := filepath.Join(dir, "servers.yml")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return sims, path
+	return sims, testutil.WriteServersConfig(t, "union_key: lower_email\n", entries...)
 }
 
 // trueUnion computes the distinct and overlapping named users from the

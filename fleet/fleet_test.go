@@ -4,8 +4,6 @@
 package fleet
 
 import (
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,50 +14,30 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 	"github.com/posit-connect-exporter/posit_connect_exporter/target"
-	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 // servers starts one simulator per name and writes a configuration file
 // naming them, with the usage collectors switched off.
 func servers(t *testing.T, names ...string) ([]*connecttest.Server, string) {
 	t.Helper()
-	dir := t.TempDir()
 	var sims []*connecttest.Server
-	var cfg strings.Builder
-	cfg.WriteString("servers:\n")
+	var entries []testutil.ServerEntry
 	for i, name := range names {
 		sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: int64(40 + i), Users: 300 - 100*i, Content: 10, Groups: 2,
 			APIKey: "key-" + name, UserPrefix: name + "-", Version: "2026.03.0", LicenseSeats: 500}))
 		sims = append(sims, sim)
-		keyFile := filepath.Join(dir, name+".key")
-		if err := os.WriteFile(keyFile, []byte("key-"+name+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&cfg, "  - name: %s\n    url: %s\n    api_key_file: %s\n    collectors: {shiny: false, visits: false, audit: false}\n",
-			name, sim.URL(), keyFile)
+		entries = append(entries, testutil.ServerEntry{Name: name, URL: sim.URL(), Key: "key-" + name,
+			YAML: "    collectors: {shiny: false, visits: false, audit: false}\n"})
 	}
-	path := filepath.Join(dir, "servers.yml")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return sims, path
+	return sims, testutil.WriteServersConfig(t, "", entries...)
 }
 
 func shared(usageInterval time.Duration) target.Shared {
-	ws, _ := window.Parse("30d,90d,365d")
-	sh := target.Shared{
-		Timeout: 5 * time.Second, MaxConcurrent: 4, MaxBodyBytes: 1 << 20, TTLs: map[string]time.Duration{},
-		ActiveWindows: ws, Collectors: map[string]bool{}, Self: collector.NewSelfMetrics(prometheus.NewRegistry()),
-		Logger: slog.New(slog.DiscardHandler),
-	}
-	sh.Usage.Interval = usageInterval
-	for _, d := range collector.Collectors {
-		sh.Collectors[d.Name] = true
-	}
+	sh := target.Defaults()
+	sh.Timeout, sh.Usage.Interval = 5*time.Second, usageInterval
 	return sh
 }
 

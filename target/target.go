@@ -52,6 +52,28 @@ type Shared struct {
 	CheckOnly bool
 }
 
+// Defaults are the command line's defaults: the TTLs and collector
+// switches of the collector table, the usage streams' defaults, windows of
+// 30, 90 and 365 days, and no logging.
+func Defaults() Shared {
+	ws, _ := window.Parse(DefaultWindows)
+	sh := Shared{
+		Timeout: 30 * time.Second, MaxConcurrent: 4, MaxBodyBytes: connectapi.DefaultMaxBodyBytes,
+		TTLs: map[string]time.Duration{}, ActiveWindows: ws, Collectors: map[string]bool{},
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	for _, r := range collector.Resources() {
+		sh.TTLs[r.Name] = r.DefaultTTL
+	}
+	for _, d := range collector.Collectors {
+		sh.Collectors[d.Name] = d.Default
+	}
+	return sh
+}
+
+// DefaultWindows are the default windows of the active and named users.
+const DefaultWindows = "30d,90d,365d"
+
 // Target is one Connect server.
 type Target struct {
 	Spec     config.Target
@@ -65,6 +87,9 @@ type Target struct {
 // the command line, a key of the configuration file otherwise.
 func New(spec config.Target, sh *Shared) (_ *Target, err error) {
 	logger := sh.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	if spec.Name != "" {
 		logger = logger.With("server", spec.Name)
 	}

@@ -4,36 +4,25 @@
 package target
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
-	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 const testAPIKey = "target-test-key-8d1f0a"
 
-// testShared is the command line's defaults, every collector on.
+// testShared is the command line's defaults.
 func testShared() *Shared {
-	ws, _ := window.Parse("30d,90d,365d")
-	sh := &Shared{
-		Timeout: 5 * time.Second, MaxConcurrent: 4, MaxBodyBytes: 1 << 20,
-		TTLs: map[string]time.Duration{}, ActiveWindows: ws, Collectors: map[string]bool{},
-		Self: collector.NewSelfMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.DiscardHandler),
-	}
-	for _, d := range collector.Collectors {
-		sh.Collectors[d.Name] = true
-	}
-	return sh
+	sh := Defaults()
+	sh.Timeout = 5 * time.Second
+	return &sh
 }
 
 func newTarget(t *testing.T, spec config.Target, sh *Shared) *Target {

@@ -9,6 +9,8 @@ package testutil
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -169,4 +171,35 @@ func SampleValue(m *dto.Metric) float64 {
 		return m.GetUntyped().GetValue()
 	}
 	return 0
+}
+
+// ServerEntry is one Connect server of a configuration file written by
+// WriteServersConfig.
+type ServerEntry struct {
+	Name, URL, Key string
+	// YAML is added to the server's entry as is, e.g.
+	// "    collectors: {shiny: false}\n".
+	YAML string
+}
+
+// WriteServersConfig writes a --config.file listing the servers, each
+// with its key in a key file of its own, and returns its path. head comes
+// first (e.g. "union_key: lower_email\n").
+func WriteServersConfig(t testing.TB, head string, servers ...ServerEntry) string {
+	t.Helper()
+	dir := t.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString(head + "servers:\n")
+	for _, s := range servers {
+		keyFile := filepath.Join(dir, s.Name+".key")
+		if err := os.WriteFile(keyFile, []byte(s.Key+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&cfg, "  - name: %s\n    url: %s\n    api_key_file: %s\n%s", s.Name, s.URL, keyFile, s.YAML)
+	}
+	path := filepath.Join(dir, "servers.yml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
