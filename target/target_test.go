@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
