@@ -8,6 +8,7 @@ package scrape
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -72,17 +73,25 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, scrape Func, sta
 	}).ServeHTTP(w, r.WithContext(ctx))
 }
 
+// MaxTimeout bounds the deadline a scrape header can ask for: a header is
+// client input, and no scrape should hold a slot for longer.
+const MaxTimeout = 10 * time.Minute
+
 // Timeout is Prometheus' scrape timeout (the
 // X-Prometheus-Scrape-Timeout-Seconds header) minus the offset, or the
-// fallback when Prometheus did not say.
+// fallback when Prometheus did not say or said something that is not a
+// positive, finite number of seconds. It never exceeds MaxTimeout.
 func Timeout(r *http.Request, offset, fallback time.Duration) time.Duration {
 	v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds")
 	if v == "" {
-		return fallback
+		return min(fallback, MaxTimeout)
 	}
 	secs, err := strconv.ParseFloat(v, 64)
-	if err != nil || secs <= 0 {
-		return fallback
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
+		return min(fallback, MaxTimeout)
+	}
+	if secs >= MaxTimeout.Seconds() {
+		return MaxTimeout
 	}
 	t := time.Duration(secs * float64(time.Second))
 	if t-offset > 0 {

@@ -32,6 +32,21 @@ func TestScrapeTimeout(t *testing.T) {
 	if d := Timeout(r, time.Second, 7*time.Second); d != 7*time.Second {
 		t.Errorf("garbage header: %v", d)
 	}
+	// A header must never remove the deadline or stretch it beyond reason.
+	for _, v := range []string{"NaN", "nan", "Inf", "+Inf", "-Inf", "9e18", "1e300", "-5", "0"} {
+		r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", v)
+		d := Timeout(r, 500*time.Millisecond, 30*time.Second)
+		if d <= 0 || d > MaxTimeout {
+			t.Errorf("header %q: deadline %v", v, d)
+		}
+		if (v == "NaN" || v == "nan" || v == "-5" || v == "0" || v == "-Inf" || v == "Inf" || v == "+Inf") && d != 30*time.Second {
+			t.Errorf("header %q: %v, want the 30s fallback", v, d)
+		}
+	}
+	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "9e18")
+	if d := Timeout(r, 0, time.Second); d != MaxTimeout {
+		t.Errorf("huge header: %v, want the %v ceiling", d, MaxTimeout)
+	}
 }
 
 // blocking is a collector whose Collect waits until released, and which
