@@ -40,6 +40,13 @@ var scraped = []string{
 // fixtureServer serves collector/testdata like a small Connect server.
 func fixtureServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	return fixtureServerWith(t, nil)
+}
+
+// fixtureServerWith serves collector/testdata, with the bodies of bodies
+// (by path) instead of the files'; a body can be changed while it runs.
+func fixtureServerWith(t *testing.T, bodies *sync.Map) *httptest.Server {
+	t.Helper()
 	files := map[string]string{
 		"/__api__/server_settings": "server_settings.json",
 		"/__api__/v1/users":        "users.json",
@@ -51,6 +58,12 @@ func fixtureServer(t *testing.T) *httptest.Server {
 		if !ok || r.Header.Get("Authorization") != "Key "+testKey {
 			http.NotFound(w, r)
 			return
+		}
+		if bodies != nil {
+			if b, ok := bodies.Load(r.URL.Path); ok {
+				_, _ = w.Write([]byte(b.(string)))
+				return
+			}
 		}
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
@@ -439,5 +452,63 @@ func TestResourcesComeFromTheCollectorTable(t *testing.T) {
 	ttls := TTLs(map[string]time.Duration{"server-settings": time.Second, "users": 2 * time.Second, "groups": 3 * time.Second, "content": 4 * time.Second})
 	if ttls["active_users"] != 2*time.Second || ttls["server_settings"] != time.Second || len(ttls) != 5 {
 		t.Errorf("TTLs %v", ttls)
+	}
+}
+
+func TestOddLicenceFieldsLeaveOnlyTheirSeriesOut(t *testing.T) {
+	const settings = `{"version": "2025.09.1", "authentication": {"groups_enabled": true}, "license": %s}`
+	bodies := &sync.Map{}
+	srv := fixtureServerWith(t, bodies)
+	for _, tc := range []struct {
+		licence       string
+		field         string // the unreadable field, "" for none
+		seats, expiry bool
+	}{
+		{`{"users": 50, "expiration": "2027-01-01T00:00:00Z"}`, "", true, true},
+		{`{"users": -5, "expiration": 1798761600000}`, "users", false, true},
+		{`{"users": "unlimited"}`, "users", false, false},
+		{`{"users": 1.5}`, "users", false, false},
+		{`{"users": true, "expiration": "someday"}`, "users", false, false},
+		{`{"users": 50, "user-activity-days": 0}`, "user-activity-days", true, false},
+	} {
+		bodies.Store("/__api__/server_settings", fmt.Sprintf(settings, tc.licence))
+		s := newTestExporter(t, srv.URL, testKey, time.Minute, func() time.Time { return testNow })
+		got := gather(t, s.exporter.Scrape(context.Background()))
+		for _, c := range []string{"server", "users", "groups", "content"} {
+			if got[`posit_connect_scrape_collector_success{collector="`+c+`"}`] != 1 {
+				t.Errorf("%s: collector %s failed", tc.licence, c)
+			}
+		}
+		if got["posit_connect_up"] != 1 {
+			t.Errorf("%s: up %v; an odd licence field is not an unreachable Connect", tc.licence, got["posit_connect_up"])
+		}
+		_, seats := got["posit_connect_license_user_seats"]
+		_, expiry := got["posit_connect_license_expiry_timestamp_seconds"]
+		if seats != tc.seats || expiry != tc.expiry {
+			t.Errorf("%s: seats present %v, expiry present %v; want %v, %v", tc.licence, seats, expiry, tc.seats, tc.expiry)
+		}
+		if tc.expiry && got["posit_connect_license_expiry_timestamp_seconds"] != 1798761600 {
+			t.Errorf("%s: expiry %v", tc.licence, got["posit_connect_license_expiry_timestamp_seconds"])
+		}
+		for _, f := range []string{"users", "user-activity-days", "expiration"} {
+			want := 0.0
+			if f == tc.field || (f == "expiration" && strings.Contains(tc.licence, "someday")) {
+				want = 1
+			}
+			if v, ok := got[`posit_connect_license_parse_errors_total{field="`+f+`"}`]; !ok || v != want {
+				t.Errorf("%s: parse errors of %s = %v (present %v), want %v", tc.licence, f, v, ok, want)
+			}
+		}
+		if tc.field != "" && !strings.Contains(s.logs.String(), "field="+tc.field) && !strings.Contains(s.logs.String(), "user-activity-days") {
+			t.Errorf("%s: nothing logged about %s:\n%s", tc.licence, tc.field, s.logs.String())
+		}
+		if tc.field == "user-activity-days" {
+			// Named users fall back to 365 days: the fixture's users active
+			// within 365 days, not within the licence's unreadable 0.
+			if got["posit_connect_license_named_users"] != got[`posit_connect_users_active{role="administrator",window="365d"}`]+
+				got[`posit_connect_users_active{role="publisher",window="365d"}`]+got[`posit_connect_users_active{role="viewer",window="365d"}`] {
+				t.Errorf("named users %v do not fall back to the 365-day window", got["posit_connect_license_named_users"])
+			}
+		}
 	}
 }

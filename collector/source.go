@@ -5,7 +5,9 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
@@ -25,6 +27,8 @@ type Source struct {
 	NamedKey UserKeyFunc
 	Now      func() time.Time
 	Logger   *slog.Logger
+
+	licence licenceProblems
 }
 
 func (s *Source) now() time.Time {
@@ -41,5 +45,63 @@ var ResourceServerSettings = Resource{"server_settings", "server-settings", 15 *
 
 // Settings returns the server settings, cached.
 func (s *Source) Settings(ctx context.Context) (*connectapi.ServerSettings, error) {
-	return connectapi.Cached(ctx, s.Cache, ResourceServerSettings.Name, s.Client.ServerSettings)
+	return connectapi.Cached(ctx, s.Cache, ResourceServerSettings.Name, func(ctx context.Context) (*connectapi.ServerSettings, error) {
+		settings, err := s.Client.ServerSettings(ctx)
+		if err == nil {
+			s.licence.record(settings.License.Problems, s.Logger)
+		}
+		return settings, err
+	})
+}
+
+// licenceProblems counts, per licence field, the fetched settings whose
+// field could not be read, and logs a problem when it starts, changes or
+// goes away, rather than on every fetch.
+type licenceProblems struct {
+	mu     sync.Mutex
+	counts map[string]uint64
+	last   string
+}
+
+// licenceFields always have a parse-error series, zero or not.
+var licenceFields = []string{connectapi.LicenseFieldUsers, connectapi.LicenseFieldActivityDays, connectapi.LicenseFieldExpiration}
+
+func (p *licenceProblems) record(problems []connectapi.LicenseProblem, logger *slog.Logger) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.counts == nil {
+		p.counts = map[string]uint64{}
+	}
+	fingerprint := fmt.Sprint(problems)
+	changed := fingerprint != p.last
+	p.last = fingerprint
+	for _, pr := range problems {
+		p.counts[pr.Field]++
+		if !changed {
+			continue
+		}
+		switch pr.Field {
+		case connectapi.LicenseFieldActivityDays:
+			logger.Warn("Cannot read the licence's user-activity-days; counting named users over the default window",
+				"value", pr.Value, "reason", pr.Reason, "default_days", connectapi.DefaultActivityDays)
+		default:
+			logger.Warn("Cannot read a licence field; its series is left out", "field", pr.Field, "value", pr.Value, "reason", pr.Reason)
+		}
+	}
+	if changed && len(problems) == 0 {
+		logger.Info("The licence reads cleanly again")
+	}
+}
+
+func (p *licenceProblems) snapshot() map[string]uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]uint64{}
+	for _, f := range licenceFields {
+		out[f] = p.counts[f]
+	}
+	for f, n := range p.counts {
+		out[f] = n
+	}
+	return out
 }
