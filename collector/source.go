@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -100,8 +101,6 @@ func (p *licenceProblems) snapshot() map[string]uint64 {
 	for _, f := range licenceFields {
 		out[f] = p.counts[f]
 	}
-	for f, n := range p.counts {
-		out[f] = n
-	}
+	maps.Copy(out, p.counts)
 	return out
 }
