@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -26,6 +27,8 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
 const exporterName = "posit_connect_exporter"
@@ -50,7 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0 // --help or --version printed
 	}
 	opts.log.Writer = stderr
-	logger := promslog.New(opts.log)
+	secrets := &redact.Secrets{}
+	logger := newLogger(opts.log, secrets)
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, err)
 		return 2
@@ -58,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger.Info("Starting "+exporterName, "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
 
-	rt, err := newRoutes(ctx, opts, logger)
+	rt, err := newRoutes(ctx, opts, logger, secrets)
 	if err != nil {
 		logger.Error("Cannot start", "err", err)
 		return 1
@@ -88,6 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Warn("Shutdown was not clean", "err", err)
 	}
 	return 0
+}
+
+// newLogger is promslog's logger, cleaned of every API key the exporter
+// holds, whatever echoed it.
+func newLogger(cfg *promslog.Config, secrets *redact.Secrets) *slog.Logger {
+	return slog.New(secrets.Handler(promslog.New(cfg).Handler()))
 }
 
 // selfRegistry holds the exporter's own metrics: build info, Go and

@@ -22,6 +22,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
 const testAPIKey = "main-test-key-5f0c1e9a7b"
@@ -80,7 +81,7 @@ func TestAPIKeyComesFromFileOrEnvironment(t *testing.T) {
 func startExporter(t *testing.T, opts *options) (*routes, *httptest.Server) {
 	t.Helper()
 	logger := promslog.New(&promslog.Config{Writer: io.Discard})
-	rt, err := newRoutes(context.Background(), opts, logger)
+	rt, err := newRoutes(context.Background(), opts, logger, &redact.Secrets{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/demo"
 	"github.com/posit-connect-exporter/posit_connect_exporter/fleet"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 	"github.com/posit-connect-exporter/posit_connect_exporter/scrape"
 	"github.com/posit-connect-exporter/posit_connect_exporter/target"
 	"github.com/posit-connect-exporter/posit_connect_exporter/workbench"
@@ -45,7 +46,7 @@ func (rt *routes) close() {
 	}
 }
 
-func newRoutes(ctx context.Context, opts *options, logger *slog.Logger) (_ *routes, err error) {
+func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets *redact.Secrets) (_ *routes, err error) {
 	rt := &routes{mux: http.NewServeMux()}
 	defer func() {
 		if err != nil {
@@ -57,6 +58,7 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger) (_ *rout
 	if err != nil {
 		return nil, err
 	}
+	shared.Secrets = secrets
 	scrapes := scrape.NewHandler(opts.maxRequests, opts.timeoutOffset, opts.sh.Timeout, slog.NewLogLogger(logger.Handler(), slog.LevelError))
 	static := prometheus.Gatherers{selfReg}
 	if len(opts.workbenchLogs) > 0 {

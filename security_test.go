@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
 // selfSignedCert writes a certificate for 127.0.0.1 and its key.
@@ -148,7 +150,8 @@ func TestKeyNeverLogged(t *testing.T) {
 	logs := &testutil.LockedBuffer{}
 	level := promslog.NewLevel()
 	_ = level.Set("debug")
-	s, err := newRoutes(context.Background(), opts, promslog.New(&promslog.Config{Level: level, Writer: logs}))
+	secrets := &redact.Secrets{}
+	s, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Level: level, Writer: logs}, secrets), secrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +208,8 @@ func TestWarnsWhenTheKeyWouldTravelInPlainText(t *testing.T) {
 			t.Fatal(err)
 		}
 		logs := &testutil.LockedBuffer{}
-		s, err := newRoutes(context.Background(), opts, promslog.New(&promslog.Config{Writer: logs}))
+		secrets := &redact.Secrets{}
+		s, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Writer: logs}, secrets), secrets)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,5 +220,49 @@ func TestWarnsWhenTheKeyWouldTravelInPlainText(t *testing.T) {
 		if strings.Contains(logs.String(), "plain-text-test-key") {
 			t.Errorf("the key leaked into the warning")
 		}
+	}
+}
+
+// TestKeyEchoedBackIsNeverLogged: a Connect or proxy that repeats the
+// Authorization header in its error pages must not put the key in a log
+// line, at any level.
+func TestKeyEchoedBackIsNeverLogged(t *testing.T) {
+	const key = "echoed-key-5b8e1f00c3a9"
+	var status atomic.Int32
+	status.Store(http.StatusUnauthorized)
+	echo := newLoopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(int(status.Load()))
+		fmt.Fprintf(w, "denied request with Authorization: %s (raw %q)", r.Header.Get("Authorization"), r.Header.Get("Authorization"))
+	}))
+	keyFile := filepath.Join(t.TempDir(), "key")
+	_ = os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
+	opts, err := parseOpts(t, "--connect.url="+echo, "--connect.api-key-file="+keyFile,
+		"--connect.cache-ttl.server-settings=0s", "--connect.cache-ttl.users=0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.LockedBuffer{}
+	level := promslog.NewLevel()
+	_ = level.Set("debug")
+	secrets := &redact.Secrets{}
+	rt, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Level: level, Writer: logs}, secrets), secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.close()
+	hs := newLoopbackServer(t, rt.mux)
+	for _, code := range []int32{http.StatusUnauthorized, http.StatusInternalServerError, http.StatusBadGateway, http.StatusForbidden} {
+		status.Store(code)
+		body := scrapeBody(t, hs+"/metrics", nil)
+		if strings.Contains(string(body), key) {
+			t.Fatalf("%d: the key is in /metrics", code)
+		}
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
+		t.Fatalf("the echoing server produced no error and debug lines; the check proves nothing:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), key) {
+		t.Fatalf("the echoed key was logged:\n%s", logs.String())
 	}
 }

@@ -145,7 +145,7 @@ func (f *Fleet) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err := f.Reload(); err != nil {
-		http.Error(w, "reload failed, previous configuration kept: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "reload failed, previous configuration kept: "+f.shared.Secrets.String(err.Error()), http.StatusInternalServerError)
 		return
 	}
 	_, _ = w.Write([]byte("configuration reloaded\n"))

@@ -20,6 +20,7 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
@@ -47,6 +48,9 @@ type Shared struct {
 	Logger    *slog.Logger
 	// Key, when set, replaces the spec's key source (the demo's simulator).
 	Key connectapi.KeySource
+	// Secrets, when set, learns every target's key so that logs and
+	// answers can be cleaned of it.
+	Secrets *redact.Secrets
 	// CheckOnly builds the client only, checking the URL, key and CA file,
 	// and opens nothing that writes (no state file).
 	CheckOnly bool
@@ -150,6 +154,7 @@ func NewClient(spec config.Target, sh *Shared, logger *slog.Logger) (*connectapi
 			return nil, fmt.Errorf("%s: %w", field(spec, "CONNECT_API_KEY", "api_key_env"), err)
 		}
 	}
+	sh.Secrets.Set(spec.Name, key)
 	if PlainTextToRemote(spec.URL) {
 		logger.Warn("The API key will be sent unencrypted over plain HTTP to a remote host; use https://", "url", spec.URL)
 	}
