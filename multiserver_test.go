@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -138,9 +139,16 @@ func TestSeveralServersUnionAndProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("/probe%s: %d, want 400", q, resp.StatusCode)
+		}
+		// An unknown target must not reveal which servers exist.
+		for _, name := range []string{"alpha", "beta", "gamma"} {
+			if strings.Contains(string(body), name) {
+				t.Errorf("/probe%s answer names the configured server %s: %q", q, name, body)
+			}
 		}
 	}
 

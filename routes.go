@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -131,8 +130,9 @@ func (rt *routes) serveProbe(scrapes *scrape.Handler, w http.ResponseWriter, r *
 	}
 	t, ok := rt.fleet.Get(name)
 	if !ok {
-		http.Error(w, fmt.Sprintf("unknown target %q; configured servers: %s", name, strings.Join(rt.fleet.Names(), ", ")),
-			http.StatusBadRequest)
+		// The answer does not list the configured servers: anyone who can
+		// reach the exporter would learn them.
+		http.Error(w, fmt.Sprintf("unknown target %q: not a server name of the configuration file", name), http.StatusBadRequest)
 		return
 	}
 	scrapes.Serve(w, r, t.Scrape)

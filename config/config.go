@@ -86,6 +86,11 @@ func Parse(raw []byte, knownCollectors []string) (*Config, error) {
 		}
 		return nil, err
 	}
+	// A second document ("---") would otherwise be ignored without a word.
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, errors.New("the file holds more than one YAML document (a line \"---\"); put every server in the first")
+	}
 	if err := c.validate(knownCollectors); err != nil {
 		return nil, err
 	}
