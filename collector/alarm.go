@@ -4,12 +4,14 @@
 package collector
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
 )
 
 // alarm logs a failure when it starts or changes, and its recovery, rather
@@ -29,7 +31,16 @@ type namedErr struct {
 }
 
 // scrape takes every failure of one scrape; keys absent now have recovered.
+// A scrape cut short by its own client, or by a reload closing the server,
+// says nothing about Connect: it is logged at debug level and changes
+// nothing.
 func (a *alarm) scrape(logger *slog.Logger, failures []namedErr) {
+	for _, f := range failures {
+		if errors.Is(f.err, context.Canceled) || errors.Is(f.err, usage.ErrClosed) {
+			logger.Debug("Scrape cut short: its client went away or the server is being reloaded", "collector", f.name, "err", f.err)
+			return
+		}
+	}
 	current := map[string]string{}
 	first := map[string]namedErr{}
 	for _, f := range failures {

@@ -4,11 +4,15 @@
 package fleet
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,5 +186,70 @@ func TestReloadWithStateFile(t *testing.T) {
 	}
 	if v, ok := pm.Value("posit_connect_scrape_collector_success", "collector", "shiny"); !ok || v != 1 {
 		t.Errorf("shiny after a failed reload: %v (present %v)", v, ok)
+	}
+}
+
+// TestReloadUnderScrapesLogsNothingAlarming: scrapes in flight while a
+// reload closes their server end quietly; they are not "Cannot reach
+// Connect" (an ERROR) nor a failed collector (a WARN).
+func TestReloadUnderScrapesLogsNothingAlarming(t *testing.T) {
+	_, path := servers(t, "alpha", "beta")
+	raw, _ := os.ReadFile(path)
+	withUsage := strings.ReplaceAll(string(raw), "collectors: {shiny: false, visits: false, audit: false}", "collectors: {}")
+	changed := strings.Replace(withUsage, "  - name: alpha\n", "  - name: alpha\n    license_seats: 9\n", 1)
+	logs := &testutil.LockedBuffer{}
+	sh := shared(time.Millisecond)
+	sh.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sh.TTLs = map[string]time.Duration{} // every scrape asks Connect
+	if err := os.WriteFile(path, []byte(withUsage), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(path, sh, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var scrapes atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if tg, ok := f.Get("alpha"); ok {
+					reg := prometheus.NewRegistry()
+					_ = reg.Register(tg.Scrape(context.Background()))
+					_, _ = reg.Gather()
+					scrapes.Add(1)
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		body := withUsage
+		if i%2 == 0 {
+			body = changed
+		}
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if scrapes.Load() < 20 {
+		t.Fatalf("only %d scrapes ran during the reloads; the check proves nothing", scrapes.Load())
+	}
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+			t.Errorf("reload under scrapes logged: %s", line)
+		}
 	}
 }

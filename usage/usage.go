@@ -321,6 +321,9 @@ func (r *Stream) start() (<-chan struct{}, error) {
 		ctx, cancel := context.WithTimeout(r.s.base, r.s.cfg.ReadTimeout)
 		err := r.impl.read(ctx, now)
 		cancel()
+		if err != nil && r.s.base.Err() != nil {
+			err = ErrClosed // cut short by Close, not by Connect
+		}
 		if serr := r.s.save(true); serr != nil {
 			r.logger.Error("Cannot write the usage state file; counters are kept in memory", "file", r.s.cfg.StateFile, "err", serr)
 		}
