@@ -81,7 +81,9 @@ func newApp() (*kingpin.Application, *options) {
 
 	app.Flag("connect.url", "Posit Connect server address, e.g. https://connect.example.com.").Envar("CONNECT_SERVER").StringVar(&o.spec.URL)
 	app.Flag("connect.api-key-file", "File holding an administrator API key; re-read when it changes. Without it the key comes from the CONNECT_API_KEY environment variable. The key is never accepted as a flag value.").Envar("CONNECT_API_KEY_FILE").StringVar(&o.spec.APIKeyFile)
-	app.Flag("connect.timeout", "Timeout of one Connect API fetch (all pages of a resource), and the scrape deadline when Prometheus sends none.").Default(def.Timeout.String()).DurationVar(&o.sh.Timeout)
+	app.Flag("connect.timeout", "Timeout of one request to Connect, and the scrape deadline when Prometheus sends none.").Default(def.Timeout.String()).DurationVar(&o.sh.Timeout)
+	app.Flag("connect.walk-timeout", "Bound of one complete fetch of a resource (all pages of the users table, say). It runs in the background: a scrape that ends first is answered from the cache.").Default(def.WalkTimeout.String()).DurationVar(&o.sh.WalkTimeout)
+	app.Flag("connect.cache-max-age", "How long cached Connect data is still served after its TTL while a refresh runs or fails (stale-while-revalidate); see posit_connect_cache_age_seconds.").Default(def.CacheMaxAge.String()).DurationVar(&o.sh.CacheMaxAge)
 	app.Flag("connect.ca-file", "CA certificate file to verify the Connect server.").StringVar(&o.spec.CAFile)
 	app.Flag("connect.insecure-skip-verify", "Do not verify the Connect server's TLS certificate.").BoolVar(&o.spec.InsecureSkipVerify)
 	app.Flag("connect.license-seats", "Seat limit to report instead of the one the licence states (0: use the licence).").Default("0").Int64Var(&o.spec.LicenseSeats)
@@ -145,9 +147,10 @@ func (o *options) validate() error {
 	if err := demo.CheckScenario(o.demoScenario); err != nil {
 		bad("demo.scenario", "%v", err)
 	}
-	positive := map[string]time.Duration{"connect.timeout": o.sh.Timeout, "collector.usage.interval": o.sh.Usage.Interval,
-		"collector.usage.read-timeout": o.sh.Usage.ReadTimeout}
+	positive := map[string]time.Duration{"connect.timeout": o.sh.Timeout, "connect.walk-timeout": o.sh.WalkTimeout,
+		"collector.usage.interval": o.sh.Usage.Interval, "collector.usage.read-timeout": o.sh.Usage.ReadTimeout}
 	notNegative := map[string]time.Duration{"timeout-offset": o.timeoutOffset, "collector.usage.overlap": o.sh.Usage.Overlap,
+		"connect.cache-max-age":                o.sh.CacheMaxAge,
 		"collector.shiny.min-session-duration": o.sh.Usage.MinSessionDuration}
 	for flag, ttl := range o.ttls {
 		notNegative["connect.cache-ttl."+flag] = *ttl

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
@@ -57,11 +58,14 @@ func (a *alarm) scrape(logger *slog.Logger, failures []namedErr) {
 			continue
 		}
 		f := first[key]
-		switch key {
-		case "auth":
+		switch {
+		case strings.HasPrefix(key, "pending/"):
+			logger.Info("Still fetching from Connect; the collector reports failure until the first fetch completes",
+				"collector", f.name, "err", f.err)
+		case key == "auth":
 			logger.Error("Connect rejected the API key: check that it is valid, not expired, and an administrator's",
 				"collector", f.name, "err", f.err)
-		case "unreachable":
+		case key == "unreachable":
 			logger.Error("Cannot reach Connect", "collector", f.name, "err", f.err)
 		default:
 			logger.Warn("Collector failed", "collector", f.name, "err", f.err)
@@ -84,6 +88,9 @@ func classify(name string, err error) (key, fingerprint string) {
 		return "auth", fmt.Sprintf("%d/%d", ae.StatusCode, ae.Code)
 	case connectapi.IsUnreachable(err):
 		return "unreachable", "unreachable"
+	}
+	if _, ok := errors.AsType[*connectapi.PendingError](err); ok {
+		return "pending/" + name, "pending"
 	}
 	if be, ok := errors.AsType[*connectapi.BackoffError](err); ok {
 		err = be.Last

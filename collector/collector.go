@@ -119,7 +119,10 @@ func Build(env *Env, on func(name string) bool) ([]Enabled, error) {
 
 var (
 	upDesc = prometheus.NewDesc(namespace+"_up",
-		"1 if the Connect API answered this scrape with valid credentials, else 0.", nil, nil)
+		"1 if the last request to Connect that completed was answered with valid credentials, else 0 (no answer, a rejected key, or no answer yet).", nil, nil)
+	cacheAgeDesc = prometheus.NewDesc(namespace+"_cache_age_seconds",
+		"How old the cached Connect data this scrape served is, by resource; a value stays served past its TTL, up to --connect.cache-max-age, while a refresh runs or fails.",
+		[]string{"resource"}, nil)
 	successDesc = prometheus.NewDesc(namespace+"_scrape_collector_success",
 		"1 if the collector succeeded in this scrape, else 0 (its series are then left out).", []string{"collector"}, nil)
 	durationDesc = prometheus.NewDesc(namespace+"_scrape_collector_duration_seconds",
@@ -156,6 +159,7 @@ func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
 	ch <- upDesc
 	ch <- successDesc
 	ch <- durationDesc
+	ch <- cacheAgeDesc
 	for _, c := range s.e.collectors {
 		c.Collector.Describe(ch)
 	}
@@ -195,6 +199,10 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	wg.Wait()
 
 	up := settingsErr == nil
+	health, known := e.source.Health.Up()
+	if known {
+		up = health
+	}
 	var failures []namedErr
 	if settingsErr != nil {
 		failures = append(failures, namedErr{"server_settings", settingsErr})
@@ -208,7 +216,7 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 			}
 		} else {
 			failures = append(failures, namedErr{o.name, o.err})
-			if answeredBadly(o.err) {
+			if !known && answeredBadly(o.err) {
 				up = false
 			}
 		}
@@ -216,6 +224,13 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, o.duration.Seconds(), o.name)
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolFloat(up))
+	if e.source.Cache != nil {
+		for _, r := range Resources() {
+			if age, ok := e.source.Cache.Age(r.Name); ok {
+				ch <- prometheus.MustNewConstMetric(cacheAgeDesc, prometheus.GaugeValue, age.Seconds(), r.Name)
+			}
+		}
+	}
 	e.alarms.scrape(e.logger, failures)
 }
 

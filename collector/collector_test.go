@@ -5,6 +5,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -510,5 +511,32 @@ func TestOddLicenceFieldsLeaveOnlyTheirSeriesOut(t *testing.T) {
 				t.Errorf("named users %v do not fall back to the 365-day window", got["posit_connect_license_named_users"])
 			}
 		}
+	}
+}
+
+func TestHealthFollowsTheLastCompletedFetch(t *testing.T) {
+	h := &Health{}
+	if _, known := h.Up(); known {
+		t.Fatal("known before any fetch")
+	}
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, true},
+		{&connectapi.TransportError{Endpoint: "/v1/users", Err: errors.New("connection refused")}, false},
+		{&connectapi.APIError{StatusCode: 500, Endpoint: "/v1/users"}, true}, // answered, with a valid key
+		{&connectapi.DecodeError{Endpoint: "/server_settings", Err: errors.New("bad")}, true},
+		{&connectapi.APIError{StatusCode: 401, Code: 30, Endpoint: "/v1/users"}, false},
+	} {
+		h.Observe("users", c.err)
+		if up, known := h.Up(); !known || up != c.want {
+			t.Errorf("after %v: up %v (known %v), want %v", c.err, up, known, c.want)
+		}
+	}
+	// Cancelled by the exporter itself: no news about Connect.
+	h.Observe("users", fmt.Errorf("GET /v1/users: %w", context.Canceled))
+	if up, _ := h.Up(); up {
+		t.Error("a cancellation changed the verdict")
 	}
 }

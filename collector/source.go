@@ -26,8 +26,11 @@ type Source struct {
 	// NamedKey, when set, makes the users summary keep the identity of
 	// every named user, for a distinct count across servers.
 	NamedKey UserKeyFunc
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Health, when set, is fed by the cache with every fetch's outcome and
+	// decides posit_connect_up.
+	Health *Health
+	Now    func() time.Time
+	Logger *slog.Logger
 
 	licence licenceProblems
 }

@@ -35,7 +35,7 @@ func TestHandlerRedactsMessagesAttributesGroupsAndErrors(t *testing.T) {
 		logger := slog.New(secrets.Handler(h)).With("bound", "Key "+key)
 		echoed := fmt.Errorf("GET /v1/users: 401: {\"error\": \"bad header Authorization: Key %s\"}", key)
 		logger.Error("Connect said: Key "+key, "err", echoed, "body", []byte(key), "n", 3,
-			slog.Group("request", slog.String("authorization", "Key "+key), slog.Any("wrapped", errors.Join(echoed))))
+			slog.Group("request", "authorization", "Key "+key, "wrapped", errors.Join(echoed)))
 		logger.WithGroup("g").Warn("x", "header", "Key "+key)
 		logger.Debug("debug", "v", key)
 	}

@@ -27,8 +27,14 @@ import (
 
 // Shared are the settings every target takes from the command line.
 type Shared struct {
-	// Timeout bounds one Connect fetch (all pages of a resource).
-	Timeout       time.Duration
+	// Timeout bounds one request to Connect.
+	Timeout time.Duration
+	// WalkTimeout bounds one complete fetch of a resource (all its pages);
+	// it runs in the background, detached from any scrape.
+	WalkTimeout time.Duration
+	// CacheMaxAge is how long a value is still served after its TTL while
+	// a refresh runs or fails.
+	CacheMaxAge   time.Duration
 	MaxConcurrent int
 	MaxBodyBytes  int64
 	// TTLs maps each cached resource (collector.Resources) to its TTL.
@@ -62,7 +68,8 @@ type Shared struct {
 func Defaults() Shared {
 	ws, _ := window.Parse(DefaultWindows)
 	sh := Shared{
-		Timeout: 30 * time.Second, MaxConcurrent: 4, MaxBodyBytes: connectapi.DefaultMaxBodyBytes,
+		Timeout: 30 * time.Second, WalkTimeout: 10 * time.Minute, CacheMaxAge: 5 * time.Minute,
+		MaxConcurrent: 4, MaxBodyBytes: connectapi.DefaultMaxBodyBytes,
 		TTLs: map[string]time.Duration{}, ActiveWindows: ws, Collectors: map[string]bool{},
 		Logger: slog.New(slog.DiscardHandler),
 	}
@@ -107,12 +114,14 @@ func New(spec config.Target, sh *Shared) (_ *Target, err error) {
 			t.Close()
 		}
 	}()
-	cacheConfig := connectapi.CacheConfig{TTL: sh.TTLs, FetchTimeout: sh.Timeout}
+	health := &collector.Health{}
+	cacheConfig := connectapi.CacheConfig{TTL: sh.TTLs, MaxAge: sh.CacheMaxAge, FetchTimeout: sh.WalkTimeout,
+		OnFetched: health.Observe}
 	if sh.Self != nil {
 		cacheConfig.Observer = sh.Self.ObserveCache
 	}
 	t.Source = &collector.Source{
-		Client: client, Cache: connectapi.NewCache(cacheConfig),
+		Client: client, Cache: connectapi.NewCache(cacheConfig), Health: health,
 		SeatsOverride: spec.LicenseSeats, ActiveWindows: sh.ActiveWindows, Logger: logger,
 	}
 	if sh.UnionKey != "" {

@@ -4,12 +4,14 @@
 package target
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
@@ -106,5 +108,57 @@ func TestCheckOnlyOpensNoStateFile(t *testing.T) {
 	tg.Close()
 	if _, err := os.Stat(state); !os.IsNotExist(err) {
 		t.Errorf("a checked target touched its state file: %v", err)
+	}
+}
+
+// TestSlowUsersWalkNeverFailsAScrapeOnceItCompleted: every users page takes
+// 160 ms, so a walk takes longer than a scrape may; once one walk has
+// completed, scrapes are answered from it while the next walks run in the
+// background, and Connect, which answers every request, is up.
+func TestSlowUsersWalkNeverFailsAScrapeOnceItCompleted(t *testing.T) {
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 5, Users: 4000, Content: 10, Groups: 2, APIKey: testAPIKey}))
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultSlow, Path: "/__api__/v1/users", Delay: 160 * time.Millisecond})
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	sh := testShared()
+	sh.TTLs[collector.ResourceUsers.Name] = 300 * time.Millisecond
+	sh.CacheMaxAge, sh.WalkTimeout = time.Minute, 30*time.Second
+	for _, c := range []string{"shiny", "visits", "audit"} {
+		sh.Collectors[c] = false
+	}
+	tg := newTarget(t, config.Target{URL: sim.URL(), APIKeyEnv: "CONNECT_API_KEY"}, sh)
+	scrape := func() testutil.Families {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		return testutil.Gather(t, tg.Scrape(ctx))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if v, _ := scrape().Value("posit_connect_scrape_collector_success", "collector", "users"); v == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first users walk never completed")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	walkRequests := sim.Requests("/__api__/v1/users")
+	for i := range 25 {
+		mfs := scrape()
+		if v, _ := mfs.Value("posit_connect_scrape_collector_success", "collector", "users"); v != 1 {
+			t.Errorf("scrape %d: users failed while Connect is healthy", i)
+		}
+		if v, _ := mfs.Value("posit_connect_up"); v != 1 {
+			t.Errorf("scrape %d: up %v while Connect answers", i, v)
+		}
+		if v, ok := mfs.Value("posit_connect_license_named_users"); !ok || v != float64(sim.Truth().NamedUsers) {
+			t.Errorf("scrape %d: named users %v (present %v), want %d", i, v, ok, sim.Truth().NamedUsers)
+		}
+		if _, ok := mfs.Value("posit_connect_cache_age_seconds", "resource", "users"); !ok {
+			t.Errorf("scrape %d: no cache age for users", i)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if sim.Requests("/__api__/v1/users") <= walkRequests {
+		t.Error("no refresh walk ran in the background; the test proves nothing")
 	}
 }
