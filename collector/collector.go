@@ -17,8 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -128,111 +126,6 @@ var (
 	durationDesc = prometheus.NewDesc(namespace+"_scrape_collector_duration_seconds",
 		"How long the collector took in this scrape.", []string{"collector"}, nil)
 )
-
-// Exporter runs collectors for one Connect server.
-type Exporter struct {
-	source     *Source
-	collectors []Enabled
-	logger     *slog.Logger
-	alarms     *alarm
-}
-
-// NewExporter returns an exporter over the given collectors. source is
-// used to check that Connect answers (posit_connect_up).
-func NewExporter(source *Source, collectors []Enabled, logger *slog.Logger) *Exporter {
-	return &Exporter{source: source, collectors: collectors, logger: logger, alarms: newAlarm()}
-}
-
-// Scrape returns a prometheus.Collector bound to one scrape's context,
-// whose deadline bounds every collector.
-func (e *Exporter) Scrape(ctx context.Context) prometheus.Collector {
-	return &scrape{e: e, ctx: ctx}
-}
-
-type scrape struct {
-	e   *Exporter
-	ctx context.Context
-}
-
-// Describe sends every descriptor the enabled collectors can produce.
-func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
-	ch <- upDesc
-	ch <- successDesc
-	ch <- durationDesc
-	ch <- cacheAgeDesc
-	for _, c := range s.e.collectors {
-		c.Collector.Describe(ch)
-	}
-}
-
-type outcome struct {
-	name     string
-	metrics  []prometheus.Metric
-	err      error
-	duration time.Duration
-}
-
-func (s *scrape) Collect(ch chan<- prometheus.Metric) {
-	e := s.e
-	_, settingsErr := e.source.Settings(s.ctx)
-
-	outcomes := make([]outcome, len(e.collectors))
-	var wg sync.WaitGroup
-	for i, c := range e.collectors {
-		wg.Go(func() {
-			start := time.Now()
-			buf := make(chan prometheus.Metric, 256)
-			var metrics []prometheus.Metric
-			done := make(chan struct{})
-			go func() {
-				for m := range buf {
-					metrics = append(metrics, m)
-				}
-				close(done)
-			}()
-			err := safeUpdate(s.ctx, c.Collector, buf)
-			close(buf)
-			<-done
-			outcomes[i] = outcome{name: c.Name, metrics: metrics, err: err, duration: time.Since(start)}
-		})
-	}
-	wg.Wait()
-
-	up := settingsErr == nil
-	health, known := e.source.Health.Up()
-	if known {
-		up = health
-	}
-	var failures []namedErr
-	if settingsErr != nil {
-		failures = append(failures, namedErr{"server_settings", settingsErr})
-	}
-	for _, o := range outcomes {
-		success := 0.0
-		if o.err == nil {
-			success = 1
-			for _, m := range o.metrics {
-				ch <- m
-			}
-		} else {
-			failures = append(failures, namedErr{o.name, o.err})
-			if !known && answeredBadly(o.err) {
-				up = false
-			}
-		}
-		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, success, o.name)
-		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, o.duration.Seconds(), o.name)
-	}
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolFloat(up))
-	if e.source.Cache != nil {
-		for _, r := range Resources() {
-			if age, ok := e.source.Cache.Age(r.Name); ok {
-				ch <- prometheus.MustNewConstMetric(cacheAgeDesc, prometheus.GaugeValue, age.Seconds(), r.Name)
-			}
-		}
-	}
-	e.alarms.scrape(e.logger, failures)
-}
 
 // answeredBadly reports errors that mean Connect did not answer this
 // scrape with valid credentials, as opposed to one endpoint failing.

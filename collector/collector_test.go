@@ -4,6 +4,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,8 +14,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +26,7 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/exposition"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
@@ -538,5 +542,89 @@ func TestHealthFollowsTheLastCompletedFetch(t *testing.T) {
 	h.Observe("users", fmt.Errorf("GET /v1/users: %w", context.Canceled))
 	if up, _ := h.Up(); up {
 		t.Error("a cancellation changed the verdict")
+	}
+}
+
+// countingCollector is Versioned: its version is whatever the test sets,
+// and it counts the builds of its output.
+type countingCollector struct {
+	version atomic.Uint64
+	builds  atomic.Int32
+}
+
+var countingDesc = prometheus.NewDesc("posit_connect_test_items", "Test items.", []string{"n"}, nil)
+
+func (c *countingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- countingDesc }
+
+func (c *countingCollector) Version(context.Context) (Version, error) {
+	return Version{c.version.Load()}, nil
+}
+
+func (c *countingCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	c.builds.Add(1)
+	time.Sleep(20 * time.Millisecond) // a build takes a while: concurrent scrapes pile up
+	for i := range 1000 {
+		ch <- prometheus.MustNewConstMetric(countingDesc, prometheus.GaugeValue, float64(c.version.Load()), strconv.Itoa(i))
+	}
+	return nil
+}
+
+func TestConcurrentScrapesShareOneBuildPerVersion(t *testing.T) {
+	srv := fixtureServer(t)
+	s := newTestExporter(t, srv.URL, testKey, time.Hour, func() time.Time { return testNow })
+	c := &countingCollector{}
+	c.version.Store(1)
+	e := NewExporter(s.src, []Enabled{{"test", c}}, s.src.Logger)
+	e.memos[0] = &memo{} // the test collector reads no cached resource of the table
+	var wg sync.WaitGroup
+	texts := make([]string, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			w := exposition.NewWriter(&buf, false)
+			if err := e.Scrape(context.Background()).(*scrape).WriteExposition(w); err != nil {
+				t.Error(err)
+			}
+			texts[i] = buf.String()
+		})
+	}
+	wg.Wait()
+	if n := c.builds.Load(); n != 1 {
+		t.Errorf("40 concurrent scrapes of one version built the output %d times, want 1", n)
+	}
+	for i, text := range texts {
+		if strings.Count(text, "posit_connect_test_items{") != 1000 {
+			t.Fatalf("scrape %d wrote %d items", i, strings.Count(text, "posit_connect_test_items{"))
+		}
+	}
+	c.version.Store(2)
+	got := gather(t, e.Scrape(context.Background()))
+	if c.builds.Load() != 2 || got[`posit_connect_test_items{n="7"}`] != 2 {
+		t.Errorf("a new version was not rebuilt: builds %d, value %v", c.builds.Load(), got[`posit_connect_test_items{n="7"}`])
+	}
+}
+
+func TestKeptOutputFollowsTheData(t *testing.T) {
+	bodies := &sync.Map{}
+	srv := fixtureServerWith(t, bodies)
+	s := newTestExporter(t, srv.URL, testKey, 100*time.Millisecond, func() time.Time { return testNow })
+	infos := func() int {
+		var buf bytes.Buffer
+		if err := s.exporter.Scrape(context.Background()).(*scrape).WriteExposition(exposition.NewWriter(&buf, false)); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(buf.String(), "posit_connect_content_info{")
+	}
+	before := infos()
+	if before < 3 {
+		t.Fatalf("%d content items in the fixture", before)
+	}
+	bodies.Store("/__api__/v1/content", `[{"guid": "only-one", "name": "solo", "app_mode": "shiny", "access_type": "acl"}]`)
+	deadline := time.Now().Add(5 * time.Second)
+	for infos() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the kept content output never followed the new content list")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

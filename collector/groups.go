@@ -20,6 +20,13 @@ var groupsDesc = prometheus.NewDesc(namespace+"_groups",
 // ResourceGroups is the number of groups.
 var ResourceGroups = Resource{"groups", "groups", 60 * time.Second, "How long the group count is cached."}
 
+// groupCount returns the number of groups, cached.
+func (s *Source) groupCount(ctx context.Context, settings *connectapi.ServerSettings) (int, error) {
+	return connectapi.Cached(ctx, s.Cache, ResourceGroups.Name, func(ctx context.Context) (int, error) {
+		return s.Client.CountGroups(ctx, settings)
+	})
+}
+
 // groupsCollector reports the number of groups.
 type groupsCollector struct{ src *Source }
 
@@ -35,9 +42,7 @@ func (c *groupsCollector) Update(ctx context.Context, ch chan<- prometheus.Metri
 	if err != nil {
 		return err
 	}
-	n, err := connectapi.Cached(ctx, c.src.Cache, ResourceGroups.Name, func(ctx context.Context) (int, error) {
-		return c.src.Client.CountGroups(ctx, settings)
-	})
+	n, err := c.src.groupCount(ctx, settings)
 	if errors.Is(err, connectapi.ErrGroupsDisabled) {
 		return nil
 	}

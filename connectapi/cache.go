@@ -62,14 +62,16 @@ type Cache struct {
 	flight singleflight.Group
 
 	mu       sync.Mutex
+	versions uint64 // the last version handed out
 	failures map[string]failureState
 	started  map[string]time.Time // fetches running, by resource
 }
 
-// entry is a cached value and when its fetch completed.
+// entry is a cached value, when its fetch completed, and its version.
 type entry struct {
 	value   any
 	fetched time.Time
+	version uint64
 }
 
 type failureState struct {
@@ -98,6 +100,9 @@ func (c *Cache) ttl(resource string) time.Duration {
 	}
 	return c.cfg.DefaultTTL
 }
+
+// Keeps reports whether values of resource are kept at all (TTL above 0).
+func (c *Cache) Keeps(resource string) bool { return c.ttl(resource) > 0 }
 
 // maxAge is how old a value of resource may be and still be served.
 func (c *Cache) maxAge(resource string) time.Duration {
@@ -142,15 +147,25 @@ func (e *PendingError) Unwrap() error { return e.Err }
 // Cached returns the value of resource from the cache, or fetches it.
 // Values are shared between callers and must be treated as read-only.
 func Cached[T any](ctx context.Context, c *Cache, resource string, fetch func(context.Context) (T, error)) (T, error) {
+	v, _, err := CachedVersion(ctx, c, resource, fetch)
+	return v, err
+}
+
+// CachedVersion is Cached that also returns the value's version: a number,
+// unique within the cache, that changes whenever a fetch replaces the
+// value (0 without a cache). Work derived from a value can be kept until
+// its version changes.
+func CachedVersion[T any](ctx context.Context, c *Cache, resource string, fetch func(context.Context) (T, error)) (T, uint64, error) {
 	var zero T
 	if c == nil {
-		return fetch(ctx)
+		v, err := fetch(ctx)
+		return v, 0, err
 	}
 	if e, ok := c.lookup(resource); ok {
 		age := time.Since(e.fetched)
 		if age < c.ttl(resource) {
 			c.observe(resource, true)
-			return e.value.(T), nil
+			return e.value.(T), e.version, nil
 		}
 		if age < c.maxAge(resource) {
 			// Stale but servable: answer now, refresh in the background.
@@ -158,23 +173,38 @@ func Cached[T any](ctx context.Context, c *Cache, resource string, fetch func(co
 			if c.resting(resource) == nil {
 				c.start(ctx, resource, anyFetch(fetch))
 			}
-			return e.value.(T), nil
+			return e.value.(T), e.version, nil
 		}
 	}
 	c.observe(resource, false)
 	if err := c.resting(resource); err != nil {
-		return zero, err
+		return zero, 0, err
 	}
 	ch := c.start(ctx, resource, anyFetch(fetch))
 	select {
 	case <-ctx.Done():
-		return zero, &PendingError{Resource: resource, Running: c.running(resource), Err: ctx.Err()}
+		return zero, 0, &PendingError{Resource: resource, Running: c.running(resource), Err: ctx.Err()}
 	case r := <-ch:
 		if r.Err != nil {
-			return zero, r.Err
+			return zero, 0, r.Err
 		}
-		return r.Val.(entry).value.(T), nil
+		e := r.Val.(entry)
+		return e.value.(T), e.version, nil
 	}
+}
+
+// Version returns the version of the cached value of resource (see
+// CachedVersion); it fetches nothing. With no cached value (a resource
+// with TTL 0 is never kept) it returns a new version each time, which
+// matches nothing kept.
+func (c *Cache) Version(resource string) uint64 {
+	if e, ok := c.lookup(resource); ok {
+		return e.version
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.versions++
+	return c.versions
 }
 
 // Age returns how old the cached value of resource is, if there is one.
@@ -227,7 +257,10 @@ func (c *Cache) start(ctx context.Context, resource string, fetch func(context.C
 		if err != nil {
 			return nil, err
 		}
-		e := entry{value: v, fetched: time.Now()}
+		c.mu.Lock()
+		c.versions++
+		e := entry{value: v, fetched: time.Now(), version: c.versions}
+		c.mu.Unlock()
 		if age := c.maxAge(resource); age > 0 {
 			c.store.Set(resource, e, age)
 		}

@@ -11,14 +11,25 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/exposition"
 )
 
 // Func returns the collector of one scrape, bound to ctx.
 type Func func(ctx context.Context) prometheus.Collector
+
+// ExpositionWriter is a scrape's collector that writes its metrics in the
+// Prometheus text format itself, reusing encodings kept from earlier
+// scrapes instead of gathering and encoding every series again.
+type ExpositionWriter interface {
+	WriteExposition(w *exposition.Writer) error
+}
 
 // Handler serves scrapes.
 type Handler struct {
@@ -55,12 +66,20 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, scrape Func, sta
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), Timeout(r, h.TimeoutOffset, h.DefaultTimeout))
 	defer cancel()
+	var c prometheus.Collector
+	if scrape != nil {
+		c = scrape(ctx)
+	}
+	if ew, ok := c.(ExpositionWriter); ok && expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...).FormatType() == expfmt.TypeTextPlain {
+		h.serveText(w, r, ew, static)
+		return
+	}
 	// The scrape is gathered first so that the exporter's own counters
 	// include the API calls this scrape made.
 	var gatherers prometheus.Gatherers
-	if scrape != nil {
+	if c != nil {
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(scrape(ctx)); err != nil {
+		if err := reg.Register(c); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -71,6 +90,56 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, scrape Func, sta
 		ErrorLog:      h.ErrorLog,
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r.WithContext(ctx))
+}
+
+// serveText answers in the text format without a registry: the scrape
+// writes itself, then the static gatherers (the exporter's own metrics,
+// whose names never meet the scrape's) are gathered and appended.
+func (h *Handler) serveText(w http.ResponseWriter, r *http.Request, ew ExpositionWriter, static []prometheus.Gatherer) {
+	header := w.Header()
+	header.Set("Content-Type", string(exposition.Format))
+	zip := gzipAccepted(r)
+	if zip {
+		header.Set("Content-Encoding", "gzip")
+	}
+	out := exposition.NewWriter(w, zip)
+	defer func() {
+		if err := out.Close(); err != nil {
+			h.logError("Writing the scrape failed", err)
+		}
+	}()
+	if err := ew.WriteExposition(out); err != nil {
+		h.logError("Writing the scrape failed", err)
+		return
+	}
+	enc := expfmt.NewEncoder(out, exposition.Format)
+	for _, g := range static {
+		families, err := g.Gather()
+		if err != nil {
+			h.logError("Gathering the exporter's own metrics failed", err)
+		}
+		for _, mf := range families {
+			if err := enc.Encode(mf); err != nil {
+				h.logError("Writing the exporter's own metrics failed", err)
+				return
+			}
+		}
+	}
+}
+
+func (h *Handler) logError(msg string, err error) {
+	if h.ErrorLog != nil {
+		h.ErrorLog.Println(msg+":", err)
+	}
+}
+
+func gzipAccepted(r *http.Request) bool {
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
+		if enc, _, _ := strings.Cut(strings.TrimSpace(part), ";"); strings.EqualFold(enc, "gzip") {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxTimeout bounds the deadline a scrape header can ask for: a header is

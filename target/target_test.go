@@ -4,17 +4,24 @@
 package target
 
 import (
+	stdgzip "compress/gzip"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
+	"github.com/posit-connect-exporter/posit_connect_exporter/scrape"
 )
 
 const testAPIKey = "target-test-key-8d1f0a"
@@ -161,4 +168,80 @@ func TestSlowUsersWalkNeverFailsAScrapeOnceItCompleted(t *testing.T) {
 	if sim.Requests("/__api__/v1/users") <= walkRequests {
 		t.Error("no refresh walk ran in the background; the test proves nothing")
 	}
+}
+
+// TestKeptEncodingsAnswerWhatARegistryWould: the text path (kept chunks,
+// plain and gzip) and the registry path give the same series, scrape after
+// scrape, while data changes underneath.
+func TestKeptEncodingsAnswerWhatARegistryWould(t *testing.T) {
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 8, Users: 700, Content: 60, Groups: 4, APIKey: testAPIKey,
+		Version: "2026.03.0", LicenseSeats: 900, History: time.Hour, ShinySessions: 2000, Visits: 2000, AuditEntries: 500}))
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	sh := testShared()
+	// The usage counters change between iterations, not within one; the
+	// API data is cached throughout (kept outputs following changed data
+	// are tested in the collector package).
+	sh.Usage.Interval = time.Millisecond
+	tg := newTarget(t, config.Target{URL: sim.URL(), APIKeyEnv: "CONNECT_API_KEY"}, sh)
+	h := scrape.NewHandler(0, 0, 10*time.Second, nil)
+	get := func(s scrape.Func, gzip bool) map[string]float64 {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept", prometheusAccept)
+		if gzip {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		rec := httptest.NewRecorder()
+		h.Serve(rec, req, s)
+		body := rec.Body.Bytes()
+		if gzip {
+			if rec.Header().Get("Content-Encoding") != "gzip" {
+				t.Fatal("gzip asked for, not given")
+			}
+			zr, err := stdgzip.NewReader(rec.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zr.Multistream(false)
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		flat := testutil.ParseText(t, body).Flat()
+		for k := range flat {
+			if strings.Contains(k, "_duration_seconds") || strings.HasPrefix(k, "posit_connect_cache_age_seconds") {
+				delete(flat, k) // timings differ between two scrapes
+			}
+		}
+		return flat
+	}
+	registry := func(ctx context.Context) prometheus.Collector { return hideText{tg.Scrape(ctx)} }
+	for i := range 6 {
+		sim.Step(time.Minute) // new sessions, visits and audit entries
+		text := get(tg.Scrape, false)
+		zipped := get(tg.Scrape, true)
+		viaRegistry := get(registry, false)
+		if len(text) < 100 {
+			t.Fatalf("scrape %d: only %d series; the check proves little", i, len(text))
+		}
+		for k, v := range viaRegistry {
+			if text[k] != v || zipped[k] != v {
+				t.Errorf("scrape %d: %s = %v (text) / %v (gzip), registry %v", i, k, text[k], zipped[k], v)
+			}
+		}
+		if len(text) != len(viaRegistry) || len(zipped) != len(viaRegistry) {
+			t.Errorf("scrape %d: %d / %d / %d series", i, len(text), len(zipped), len(viaRegistry))
+		}
+		if i == 5 && !hasPrefix(text, "posit_connect_shiny_sessions_total{") {
+			t.Error("no usage series by the last scrape; the streams were not compared")
+		}
+	}
+}
+
+func hasPrefix(flat map[string]float64, prefix string) bool {
+	for k := range flat {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
