@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -72,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Info("Configuration is valid")
 		return 0
 	}
+	if opts.demo {
+		logger.Info("Demo ready: open the metrics, then see the README's \"Local Prometheus and Grafana\" for dashboards and alerts",
+			"metrics", demoURL(opts.web.WebListenAddresses, opts.metricsPath), "next", "examples/local/")
+	}
 
 	httpServer := &http.Server{Handler: rt.mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
@@ -119,6 +124,25 @@ func landingPage(opts *options) (http.Handler, error) {
 		Links: []web.LandingLinks{
 			{Address: opts.metricsPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
 		},
+		Profiling: "false", // no /debug/pprof routes are served
 	})
+}
+
+// demoURL is where to open the metrics in a browser: the first listen
+// address, with an unspecified host written as localhost.
+func demoURL(listen *[]string, path string) string {
+	addr := defaultListenAddress
+	if listen != nil && len(*listen) > 0 {
+		addr = (*listen)[0]
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + path
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path
 }

@@ -245,3 +245,89 @@ func TestStateFileFlagKeepsTheUsageCounters(t *testing.T) {
 		}
 	}
 }
+
+func TestReadyOnceTheFirstReadEnded(t *testing.T) {
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 3, Users: 30, APIKey: testAPIKey}))
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultSlow, Path: "/__api__/server_settings", Delay: 700 * time.Millisecond, Times: 1})
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	opts, err := parseOpts(t, "--connect.url="+sim.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	status := func() (int, string) {
+		resp, err := http.Get(hs.URL + "/-/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := status(); code != http.StatusServiceUnavailable || !strings.Contains(body, "waiting for the first read from Connect") {
+		t.Errorf("before the first read: %d %q", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := status()
+		if code == http.StatusOK && body == "Ready\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	landing := string(scrapeBody(t, hs.URL+"/", nil))
+	if strings.Contains(landing, "debug/pprof") || !strings.Contains(landing, `href="/-/ready"`) {
+		t.Errorf("landing page links: %s", landing)
+	}
+}
+
+func TestReadyEvenWhenConnectIsDown(t *testing.T) {
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	opts, err := parseOpts(t, "--connect.url=http://"+freeLoopbackPort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(hs.URL + "/-/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break // the read ended (in failure): the exporter serves up 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready with Connect refusing connections: %d", resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDemoSaysWhereToLookNext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr testutil.LockedBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + freeLoopbackPort(t)}, io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "Demo ready") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-exited; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "metrics=http://127.0.0.1:") || !strings.Contains(log, "/metrics") || !strings.Contains(log, "examples/local/") {
+		t.Errorf("the demo did not say where to look:\n%s", log)
+	}
+	if got := demoURL(&[]string{":10233"}, "/metrics"); got != "http://localhost:10233/metrics" {
+		t.Errorf("demoURL(:10233) = %s", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -31,6 +32,8 @@ type routes struct {
 	fleet   *fleet.Fleet
 	demo    *demo.Demo
 	closers []func()
+	// workbenchRead is closed once the Workbench logs were first read.
+	workbenchRead chan struct{}
 }
 
 func (rt *routes) close() {
@@ -66,7 +69,11 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 			return nil, fmt.Errorf("--workbench.audit-log: %w", err)
 		}
 		rt.closers = append(rt.closers, func() { _ = wb.Close() })
-		go wb.Refresh()
+		rt.workbenchRead = make(chan struct{})
+		go func() {
+			defer close(rt.workbenchRead)
+			wb.Refresh()
+		}()
 		wbReg := prometheus.NewRegistry()
 		if err := wbReg.Register(wb); err != nil {
 			return nil, err
@@ -111,6 +118,7 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 	rt.mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("Healthy\n"))
 	})
+	rt.mux.HandleFunc("/-/ready", rt.serveReady)
 	if opts.metricsPath != "/" {
 		landing, err := landingPage(opts)
 		if err != nil {
@@ -119,6 +127,33 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 		rt.mux.Handle("/", landing)
 	}
 	return rt, nil
+}
+
+// serveReady answers 200 once the first read of every source (Connect,
+// each server of the configuration file, the Workbench logs) has ended,
+// whatever its outcome, and 503 with the reason before.
+func (rt *routes) serveReady(w http.ResponseWriter, _ *http.Request) {
+	var waiting []string
+	if rt.single != nil && !rt.single.Ready() {
+		waiting = append(waiting, "the first read from Connect")
+	}
+	if rt.fleet != nil {
+		if n := len(rt.fleet.NotReady()); n > 0 {
+			waiting = append(waiting, fmt.Sprintf("the first read of %d of the %d configured Connect servers", n, len(rt.fleet.Names())))
+		}
+	}
+	if rt.workbenchRead != nil {
+		select {
+		case <-rt.workbenchRead:
+		default:
+			waiting = append(waiting, "the first read of the Workbench audit logs")
+		}
+	}
+	if len(waiting) > 0 {
+		http.Error(w, "Not ready: waiting for "+strings.Join(waiting, " and "), http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("Ready\n"))
 }
 
 // serveProbe answers /probe?target=<name> with that server's metrics.

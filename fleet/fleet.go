@@ -100,6 +100,19 @@ func (f *Fleet) Members() []collector.UnionMember {
 	return out
 }
 
+// NotReady lists the servers whose first read has not ended yet.
+func (f *Fleet) NotReady() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(f.byName)) {
+		if !f.byName[n].Ready() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Close closes every server, saving their state files.
 func (f *Fleet) Close() {
 	f.mu.Lock()

@@ -91,6 +91,8 @@ type Target struct {
 	Source   *collector.Source
 	exporter *collector.Exporter
 	closers  []func()
+	// warmed is closed when the first read, started by New, has ended.
+	warmed chan struct{}
 }
 
 // New builds the client, cache and collectors of one server. Errors name
@@ -136,7 +138,46 @@ func New(spec config.Target, sh *Shared) (_ *Target, err error) {
 		return nil, err
 	}
 	t.exporter = collector.NewExporter(t.Source, collectors, logger)
+	t.warm(sh.WalkTimeout)
 	return t, nil
+}
+
+// warm reads everything once in the background, as a scrape would, so the
+// first scrape finds the caches filled and the usage streams baselined.
+func (t *Target) warm(bound time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), max(bound, time.Second))
+	t.warmed = make(chan struct{})
+	done := t.warmed
+	go func() {
+		defer close(done)
+		defer cancel()
+		c := t.exporter.Scrape(ctx)
+		ch := make(chan prometheus.Metric, 256)
+		go func() {
+			c.Collect(ch)
+			close(ch)
+		}()
+		for range ch {
+		}
+	}()
+	t.closers = append(t.closers, func() {
+		cancel()
+		<-done
+	})
+}
+
+// Ready reports whether the first read of the server has ended, with
+// whatever outcome: until then there is nothing to serve but failures.
+func (t *Target) Ready() bool {
+	if t.warmed == nil {
+		return true // built only to be checked
+	}
+	select {
+	case <-t.warmed:
+		return true
+	default:
+		return false
+	}
 }
 
 // Scrape returns the server's metrics for one scrape, bounded by ctx.
