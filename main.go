@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -29,6 +28,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/posit-connect-exporter/posit_connect_exporter/demo"
 	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.demo {
 		logger.Info("Demo ready: open the metrics, then see the README's \"Local Prometheus and Grafana\" for dashboards and alerts",
-			"metrics", demoURL(opts.web.WebListenAddresses, opts.metricsPath), "next", "examples/local/")
+			"metrics", demo.MetricsURL(*opts.web.WebListenAddresses, opts.metricsPath), "next", "examples/local/")
 	}
 
 	httpServer := &http.Server{Handler: rt.mux, ReadHeaderTimeout: 10 * time.Second}
@@ -128,21 +128,4 @@ func landingPage(opts *options) (http.Handler, error) {
 		},
 		Profiling: "false", // no /debug/pprof routes are served
 	})
-}
-
-// demoURL is where to open the metrics in a browser: the first listen
-// address, with an unspecified host written as localhost.
-func demoURL(listen *[]string, path string) string {
-	addr := defaultListenAddress
-	if listen != nil && len(*listen) > 0 {
-		addr = (*listen)[0]
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + addr + path
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port) + path
 }

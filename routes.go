@@ -32,8 +32,8 @@ type routes struct {
 	fleet   *fleet.Fleet
 	demo    *demo.Demo
 	closers []func()
-	// workbenchRead is closed once the Workbench logs were first read.
-	workbenchRead chan struct{}
+	// sources are read once at start-up; /-/ready waits for them.
+	sources map[string]interface{ Ready() bool }
 }
 
 func (rt *routes) close() {
@@ -49,7 +49,7 @@ func (rt *routes) close() {
 }
 
 func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets *redact.Secrets) (_ *routes, err error) {
-	rt := &routes{mux: http.NewServeMux()}
+	rt := &routes{mux: http.NewServeMux(), sources: map[string]interface{ Ready() bool }{}}
 	defer func() {
 		if err != nil {
 			rt.close() // whatever started before the error
@@ -69,11 +69,8 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 			return nil, fmt.Errorf("--workbench.audit-log: %w", err)
 		}
 		rt.closers = append(rt.closers, func() { _ = wb.Close() })
-		rt.workbenchRead = make(chan struct{})
-		go func() {
-			defer close(rt.workbenchRead)
-			wb.Refresh()
-		}()
+		rt.sources["the Workbench audit logs"] = wb
+		go wb.Refresh()
 		wbReg := prometheus.NewRegistry()
 		if err := wbReg.Register(wb); err != nil {
 			return nil, err
@@ -88,7 +85,10 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 			return nil, err
 		}
 		connect = collector.NewUnion(rt.fleet.Members, logger).Scrape
-		rt.mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) { rt.serveProbe(scrapes, w, r) })
+		rt.sources["the configured Connect servers"] = rt.fleet
+		rt.mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) {
+			rt.fleet.ServeProbe(w, r, func(w http.ResponseWriter, r *http.Request, t *target.Target) { scrapes.Serve(w, r, t.Scrape) })
+		})
 		rt.mux.Handle("/-/reload", rt.fleet)
 		go rt.fleet.ReloadOnSIGHUP(ctx)
 	case opts.workbenchOnly():
@@ -105,6 +105,7 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 		if rt.single, err = target.New(spec, shared); err != nil {
 			return nil, err
 		}
+		rt.sources["Connect"] = rt.single
 		connect = rt.single.Scrape
 	}
 
@@ -134,41 +135,15 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 // whatever its outcome, and 503 with the reason before.
 func (rt *routes) serveReady(w http.ResponseWriter, _ *http.Request) {
 	var waiting []string
-	if rt.single != nil && !rt.single.Ready() {
-		waiting = append(waiting, "the first read from Connect")
-	}
-	if rt.fleet != nil {
-		if n := len(rt.fleet.NotReady()); n > 0 {
-			waiting = append(waiting, fmt.Sprintf("the first read of %d of the %d configured Connect servers", n, len(rt.fleet.Names())))
-		}
-	}
-	if rt.workbenchRead != nil {
-		select {
-		case <-rt.workbenchRead:
-		default:
-			waiting = append(waiting, "the first read of the Workbench audit logs")
+	for name, src := range rt.sources {
+		if !src.Ready() {
+			waiting = append(waiting, "the first read of "+name)
 		}
 	}
 	if len(waiting) > 0 {
+		slices.Sort(waiting)
 		http.Error(w, "Not ready: waiting for "+strings.Join(waiting, " and "), http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = w.Write([]byte("Ready\n"))
-}
-
-// serveProbe answers /probe?target=<name> with that server's metrics.
-func (rt *routes) serveProbe(scrapes *scrape.Handler, w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("target")
-	if name == "" {
-		http.Error(w, "missing the target parameter: /probe?target=<server name from the config file>", http.StatusBadRequest)
-		return
-	}
-	t, ok := rt.fleet.Get(name)
-	if !ok {
-		// The answer does not list the configured servers: anyone who can
-		// reach the exporter would learn them.
-		http.Error(w, fmt.Sprintf("unknown target %q: not a server name of the configuration file", name), http.StatusBadRequest)
-		return
-	}
-	scrapes.Serve(w, r, t.Scrape)
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,23 @@ func CheckScenario(s string) error {
 		return fmt.Errorf("unknown scenario %q; choose one of %s", s, strings.Join(Scenarios, ", "))
 	}
 	return nil
+}
+
+// MetricsURL is where to open the metrics in a browser: the first listen
+// address, an unspecified host written as localhost.
+func MetricsURL(listen []string, path string) string {
+	addr := ":10233"
+	if len(listen) > 0 {
+		addr = listen[0]
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + path
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path
 }
 
 // Demo is a running simulated Connect server.

@@ -87,3 +87,17 @@ func TestUnknownScenarioIsRefusedNamingTheKnownOnes(t *testing.T) {
 		t.Error("x accepted")
 	}
 }
+
+func TestMetricsURL(t *testing.T) {
+	for listen, want := range map[string]string{
+		":10233": "http://localhost:10233/metrics", "0.0.0.0:9": "http://localhost:9/metrics", "[::]:9": "http://localhost:9/metrics",
+		"127.0.0.1:8080": "http://127.0.0.1:8080/metrics", "[::1]:7": "http://[::1]:7/metrics", "exporter.local:1": "http://exporter.local:1/metrics",
+	} {
+		if got := MetricsURL([]string{listen, ":1"}, "/metrics"); got != want {
+			t.Errorf("MetricsURL(%s) = %s, want %s", listen, got, want)
+		}
+	}
+	if got := MetricsURL(nil, "/m"); got != "http://localhost:10233/m" {
+		t.Errorf("no listen address: %s", got)
+	}
+}

@@ -100,17 +100,34 @@ func (f *Fleet) Members() []collector.UnionMember {
 	return out
 }
 
-// NotReady lists the servers whose first read has not ended yet.
-func (f *Fleet) NotReady() []string {
+// Ready reports whether the first read of every server has ended.
+func (f *Fleet) Ready() bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	var out []string
-	for _, n := range slices.Sorted(maps.Keys(f.byName)) {
-		if !f.byName[n].Ready() {
-			out = append(out, n)
+	for _, t := range f.byName {
+		if !t.Ready() {
+			return false
 		}
 	}
-	return out
+	return true
+}
+
+// ServeProbe answers /probe?target=<name> with that server's metrics,
+// which serve writes.
+func (f *Fleet) ServeProbe(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request, *target.Target)) {
+	name := r.URL.Query().Get("target")
+	if name == "" {
+		http.Error(w, "missing the target parameter: /probe?target=<server name from the config file>", http.StatusBadRequest)
+		return
+	}
+	t, ok := f.Get(name)
+	if !ok {
+		// The answer does not list the configured servers: anyone who can
+		// reach the exporter would learn them.
+		http.Error(w, fmt.Sprintf("unknown target %q: not a server name of the configuration file", name), http.StatusBadRequest)
+		return
+	}
+	serve(w, r, t)
 }
 
 // Close closes every server, saving their state files.
