@@ -228,6 +228,22 @@ func (c *Collector) refresh(now time.Time) {
 	}
 }
 
+// Ready reports whether the files have been read once.
+func (c *Collector) Ready() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refreshed
+}
+
+// Refresh reads what was appended to the files now, without a scrape: the
+// exporter calls it once at start-up, in the background, so that large
+// files do not hold up the first scrape for long.
+func (c *Collector) Refresh() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh(c.now())
+}
+
 // Close closes the files held open. The Collector must not be used
 // afterwards.
 func (c *Collector) Close() error {

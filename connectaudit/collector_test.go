@@ -16,32 +16,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
 const day = 24 * time.Hour
 
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) tick() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(DefaultMinInterval)
-}
 
 // at formats testNow minus d as Connect writes times.
 func at(d time.Duration) string {
@@ -94,15 +77,15 @@ func appendFile(t *testing.T, path, content string) {
 
 type testCollector struct {
 	*Collector
-	clock *fakeClock
+	clock *testutil.Clock
 	logs  *bytes.Buffer
 }
 
 func newTestCollector(t *testing.T, cfg Config) *testCollector {
 	t.Helper()
-	clock := &fakeClock{t: testNow}
+	clock := testutil.NewClock(testNow)
 	logs := &bytes.Buffer{}
-	cfg.Now = clock.now
+	cfg.Now = clock.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := NewCollector(cfg)
 	if err != nil {
@@ -119,37 +102,7 @@ func newTestCollector(t *testing.T, cfg Config) *testCollector {
 // values gathers the collector and returns "name{l="v",...}" → value.
 func values(t *testing.T, c prometheus.Collector) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[string]float64)
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, lp := range m.GetLabel() {
-				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
-			}
-			key := mf.GetName()
-			if len(ls) > 0 {
-				key += "{" + strings.Join(ls, ",") + "}"
-			}
-			out[key] = metricValue(m)
-		}
-	}
-	return out
-}
-
-func metricValue(m *dto.Metric) float64 {
-	switch {
-	case m.GetGauge() != nil:
-		return m.GetGauge().GetValue()
-	case m.GetCounter() != nil:
-		return m.GetCounter().GetValue()
-	}
-	return -1
+	return testutil.Gather(t, c).Flat()
 }
 
 // expect checks selected series; a negative want means "absent".
@@ -244,13 +197,13 @@ func TestIncrementalTruncationAndReRead(t *testing.T) {
 	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 2, parseErrors: 0})
 
 	appendFile(t, path, full[40:])
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{events("user_login", "viewer"): 1, logins("30d"): 1, parseErrors: 0})
 
 	// Truncated and written again with the same entries and one more: the
 	// re-read entries are duplicates, not new events.
 	writeFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user")+logfmtEntry(4, day, 2, "viewer", "add_user"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	got := values(t, c)
 	expect(t, got, map[string]float64{events("add_user", "viewer"): 3, duplicates: 1, parseErrors: 0, readSuccess: 1})
 	if got[bytesRead] <= 0 {
@@ -326,7 +279,7 @@ func TestProblemsReported(t *testing.T) {
 		}
 	}
 	// Logged once while nothing changes.
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	values(t, c)
 	if n := strings.Count(c.logs.String(), "give a file or a glob"); n != 1 {
 		t.Errorf("directory problem logged %d times, want 1:\n%s", n, c.logs)
@@ -340,13 +293,13 @@ func TestRetentionWarning(t *testing.T) {
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	const msg = "do not reach back as far as the largest window"
 	values(t, c)
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, logfmtEntry(2, day, 1, "viewer", "user_login"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning logged %d times, want 1:\n%s", n, c.logs)
 	}
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, logfmtEntry(3, 400*day, 1, "viewer", "user_login"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
@@ -399,7 +352,7 @@ func TestGolden(t *testing.T) {
 	}
 	// testNow - 200 days = 2025-11-13T12:00:00Z = 1763035200 s;
 	// testNow - 1 day = 2026-05-31T12:00:00Z = 1780228800 s.
-	if err := testutil.CollectAndCompare(c, bytes.NewReader(golden)); err != nil {
+	if err := promtestutil.CollectAndCompare(c, bytes.NewReader(golden)); err != nil {
 		t.Error(err)
 	}
 	// The 829 bytes of the golden file are the two files, whole.
@@ -414,7 +367,7 @@ func TestGolden(t *testing.T) {
 	if size != 829 {
 		t.Errorf("the files hold %d bytes; the golden file says 829", size)
 	}
-	problems, err := testutil.CollectAndLint(c)
+	problems, err := promtestutil.CollectAndLint(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +421,7 @@ func TestConcurrentScrapesReadOnce(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			if i%2 == 0 {
-				c.clock.tick()
+				c.clock.Advance(DefaultMinInterval)
 			}
 			if _, err := reg.Gather(); err != nil {
 				t.Error(err)
@@ -477,4 +430,24 @@ func TestConcurrentScrapesReadOnce(t *testing.T) {
 	}
 	wg.Wait()
 	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 1, duplicates: 0})
+}
+
+func TestRefreshBeforeTheFirstScrape(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.log")
+	writeFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user"))
+	c := newTestCollector(t, Config{Paths: []string{path}})
+	if c.Ready() {
+		t.Fatal("ready before any read")
+	}
+	c.Refresh()
+	if !c.Ready() {
+		t.Fatal("not ready after Refresh")
+	}
+	// The scrape within MinInterval serves what Refresh read, without
+	// reading again.
+	appendFile(t, path, logfmtEntry(2, day, 1, "viewer", "add_user"))
+	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 1})
+	c.clock.Advance(DefaultMinInterval)
+	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 2})
 }

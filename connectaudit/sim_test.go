@@ -9,7 +9,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +17,9 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectaudit"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 var windows = []time.Duration{24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour}
 
@@ -130,7 +113,7 @@ func TestFilesCountWhatTheAPIServes(t *testing.T) {
 	const nodes = 3
 	for _, format := range connecttest.AuditLogFormats {
 		t.Run(format.String(), func(t *testing.T) {
-			clk := &clock{t: time.Date(2026, 3, 10, 14, 30, 0, 0, time.UTC)}
+			clk := testutil.NewClock(time.Date(2026, 3, 10, 14, 30, 0, 0, time.UTC))
 			s := connecttest.New(connecttest.Config{
 				Seed: 7, Users: 150, Content: 40, Groups: 8, AuditEntries: 4000, Now: clk.Now,
 			})
@@ -192,14 +175,14 @@ func TestFilesCountWhatTheAPIServes(t *testing.T) {
 
 			// Live activity on every node, then copytruncate rotation of node 0
 			// and more activity: nothing lost, nothing counted twice.
-			clk.advance(2 * time.Hour)
+			clk.Advance(2 * time.Hour)
 			s.Step(2 * time.Hour)
 			before := lastID
 			write()
 			if lastID <= before {
 				t.Fatalf("the live step added no audit entries (last id %d)", lastID)
 			}
-			clk.advance(time.Minute)
+			clk.Advance(time.Minute)
 			check("live")
 			if _, logins, _ := fileCounts(t, c); logins[24*time.Hour] == 0 {
 				t.Error("no logins in the last day: the windows are not exercised")
@@ -216,7 +199,7 @@ func TestFilesCountWhatTheAPIServes(t *testing.T) {
 			if err := os.Truncate(node0, 0); err != nil {
 				t.Fatal(err)
 			}
-			clk.advance(time.Hour)
+			clk.Advance(time.Hour)
 			s.Step(time.Hour)
 			write()
 			check("after rotation")
@@ -230,7 +213,7 @@ func TestFilesCountWhatTheAPIServes(t *testing.T) {
 // The same history in all four formats at once: every entry is counted
 // once, the other three sightings are duplicates.
 func TestAllFormatsTogetherCountOnce(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 10, 14, 30, 0, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, 3, 10, 14, 30, 0, 0, time.UTC))
 	s := connecttest.New(connecttest.Config{Seed: 9, Users: 80, Content: 20, Groups: 5, AuditEntries: 1500, Now: clk.Now})
 	if err := s.Start(); err != nil {
 		t.Fatal(err)

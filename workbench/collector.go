@@ -264,3 +264,20 @@ func boolFloat(b bool) float64 {
 	}
 	return 0
 }
+
+// Ready reports whether the logs have been read once.
+func (c *Collector) Ready() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refreshed
+}
+
+// Refresh reads what was appended to the logs now, without a scrape: the
+// exporter calls it once at start-up, in the background, so that a large
+// log does not hold up the first scrape for long.
+func (c *Collector) Refresh() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	c.refresh(now)
+}

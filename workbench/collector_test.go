@@ -17,32 +17,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 const day = 24 * time.Hour
 
 // testNow is the fake "now" every test starts at.
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// tick moves the clock past MinInterval so the next Collect reads again.
-func (c *fakeClock) tick() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(DefaultMinInterval)
-}
 
 // ago returns the epoch milliseconds of testNow minus d.
 func ago(d time.Duration) int64 { return testNow.Add(-d).UnixMilli() }
@@ -80,15 +63,15 @@ func appendFile(t *testing.T, path, content string) {
 
 type testCollector struct {
 	*Collector
-	clock *fakeClock
+	clock *testutil.Clock
 	logs  *bytes.Buffer
 }
 
 func newTestCollector(t *testing.T, cfg Config) *testCollector {
 	t.Helper()
-	clock := &fakeClock{t: testNow}
+	clock := testutil.NewClock(testNow)
 	logs := &bytes.Buffer{}
-	cfg.Now = clock.now
+	cfg.Now = clock.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := NewCollector(cfg)
 	if err != nil {
@@ -105,37 +88,7 @@ func newTestCollector(t *testing.T, cfg Config) *testCollector {
 // values gathers the collector and returns "name{l="v",...}" → value.
 func values(t *testing.T, c prometheus.Collector) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[string]float64)
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, lp := range m.GetLabel() {
-				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
-			}
-			key := mf.GetName()
-			if len(ls) > 0 {
-				key += "{" + strings.Join(ls, ",") + "}"
-			}
-			out[key] = metricValue(m)
-		}
-	}
-	return out
-}
-
-func metricValue(m *dto.Metric) float64 {
-	switch {
-	case m.GetGauge() != nil:
-		return m.GetGauge().GetValue()
-	case m.GetCounter() != nil:
-		return m.GetCounter().GetValue()
-	}
-	return -1
+	return testutil.Gather(t, c).Flat()
 }
 
 // expect checks selected series; a negative want means "absent".
@@ -258,11 +211,11 @@ func TestIncrementalReadsAndPartialLine(t *testing.T) {
 	appendFile(t, path, full[9:])
 	expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
 
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0, events("session_start"): 2})
 
 	// Only appended bytes are read: counters do not double.
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
 	expect(t, values(t, c), map[string]float64{
 		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1,
@@ -302,13 +255,13 @@ func TestRotation(t *testing.T) {
 			}
 			appendFile(t, path+".1", csvLine(2, "bob", ago(1*day), "session_start"))
 			writeFile(t, path, csvHeader+csvLine(3, "carol", ago(1*day), "session_start"))
-			c.clock.tick()
+			c.clock.Advance(DefaultMinInterval)
 			expect(t, values(t, c), map[string]float64{
 				named("30d"): 3, events("session_start"): 3, filesGauge: tc.files, readSuccess: 1, parseErrors: 0,
 			})
 
 			// Nothing new: counts stay; an unmatched old file is closed.
-			c.clock.tick()
+			c.clock.Advance(DefaultMinInterval)
 			expect(t, values(t, c), map[string]float64{named("30d"): 3, events("session_start"): 3})
 			if got := c.tail.Tracked(); got != int(tc.files) {
 				t.Errorf("%d files open, want %v", got, tc.files)
@@ -329,9 +282,9 @@ func TestDeletedFileIsDrainedAndClosed(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{named("30d"): 1, filesGauge: 0, readSuccess: 0})
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0})
 	if got := c.tail.Tracked(); got != 0 {
 		t.Errorf("%d files open, want 0", got)
@@ -349,7 +302,7 @@ func TestTruncation(t *testing.T) {
 
 	// copytruncate: same file, shorter content.
 	writeFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{
 		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1, parseErrors: 0, filesGauge: 1,
 	})
@@ -397,10 +350,10 @@ func TestOverlongPartialLine(t *testing.T) {
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	expect(t, values(t, c), map[string]float64{parseErrors: 0})
 	appendFile(t, path, strings.Repeat("y", 10))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{parseErrors: 1})
 	appendFile(t, path, strings.Repeat("y", 10)+"\n"+csvLine(1, "alice", ago(1*day), "session_start"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{parseErrors: 1, named("30d"): 1})
 }
 
@@ -447,7 +400,7 @@ func TestReadSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "node2", "r-sessions.csv"), csvLine(1, "bob", ago(1*day), "session_start"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{readSuccess: 1, filesGauge: 2, named("30d"): 2})
 }
 
@@ -467,21 +420,21 @@ func TestRetentionWarning(t *testing.T) {
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning logged %d times, want 1; logs:\n%s", n, c.logs)
 	}
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(1, "bob", ago(1*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning repeated without change: %d; logs:\n%s", n, c.logs)
 	}
 	// An older event moves the oldest timestamp: warn again with it.
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(1, "carol", ago(100*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 2 {
 		t.Fatalf("retention warning logged %d times after a change, want 2; logs:\n%s", n, c.logs)
 	}
 	// Once the log reaches back past the largest window, no more warnings.
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(1, "dave", ago(400*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 2 {
@@ -510,10 +463,10 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ago(200 days) = 2025-11-13T12:00:00Z = 1763035200 s.
-	if err := testutil.CollectAndCompare(c, bytes.NewReader(golden)); err != nil {
+	if err := promtestutil.CollectAndCompare(c, bytes.NewReader(golden)); err != nil {
 		t.Error(err)
 	}
-	problems, err := testutil.CollectAndLint(c)
+	problems, err := promtestutil.CollectAndLint(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +509,7 @@ func TestConcurrentScrapes(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			if i%2 == 0 {
-				c.clock.tick()
+				c.clock.Advance(DefaultMinInterval)
 			}
 			if _, err := reg.Gather(); err != nil {
 				t.Error(err)
@@ -573,9 +526,7 @@ func TestClockSteppedBack(t *testing.T) {
 	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	expect(t, values(t, c), map[string]float64{named("30d"): 1})
-	c.clock.mu.Lock()
-	c.clock.t = c.clock.t.Add(-time.Hour)
-	c.clock.mu.Unlock()
+	c.clock.Advance(-time.Hour)
 	appendFile(t, path, csvLine(2, "bob", ago(1*day), "session_start"))
 	expect(t, values(t, c), map[string]float64{named("30d"): 2})
 }
@@ -615,7 +566,7 @@ func TestCopytruncateAndCompressedRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendFile(t, path, csvHeader+csvLine(2000, "new", ago(1*day), "session_start"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{
 		events("session_start"): 111, named("30d"): 111, filesGauge: 2, parseErrors: 0, readSuccess: 1,
 	})
@@ -636,7 +587,7 @@ func TestCopytruncateAndCompressedRotation(t *testing.T) {
 	if err := os.Remove(path + ".1"); err != nil {
 		t.Fatal(err)
 	}
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{
 		events("session_start"): 111, parseErrors: 0, filesGauge: 1, readSuccess: 1,
 	})
