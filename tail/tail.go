@@ -283,7 +283,7 @@ func (t *Tailer) Refresh(patterns []string) Result {
 	}
 	if total := res.Files + res.Compressed; total > t.maxOpen && !t.warnedMany {
 		t.warnedMany = true
-		t.logger.Info("More files match than are kept open: idle ones are closed and reopened by name when they grow",
+		t.logger.Warn("More files match than are kept open: idle ones are closed and reopened by name when they grow (narrow the glob if that many files are not meant)",
 			"files", total, "max_open", t.maxOpen)
 	}
 	return res
