@@ -57,6 +57,8 @@ type options struct {
 	workbenchSeats   int
 	workbenchWindows string
 
+	auditLogWindows string
+
 	configFile   string
 	configCheck  bool
 	demo         bool
@@ -105,6 +107,8 @@ func newApp() (*kingpin.Application, *options) {
 	app.Flag("collector.usage.exclude-users-file", "File of user GUIDs or usernames (one per line, # comments) whose Shiny sessions and visits are not counted.").StringVar(&o.excludeUsersFile)
 	app.Flag("collector.visits.ignore-user-agent", "Regular expression; visits whose user agent matches are not counted (empty: count all).").Default(usage.DefaultIgnoreUserAgent).StringVar(&o.ignoreUserAgent)
 	app.Flag("collector.shiny.min-session-duration", "Count a Shiny session only once it has lasted at least this long (0: count all).").Default("0s").DurationVar(&o.sh.Usage.MinSessionDuration)
+	app.Flag("connect.audit-log", "Connect audit log file (Server.AuditLog, [Logging] AuditLog), a file or a glob; repeat for each node. Read incrementally: posit_connect_audit_log_file_*. Works without --connect.url.").StringsVar(&o.spec.AuditLog)
+	app.Flag("connect.audit-log.windows", "Comma-separated windows for posit_connect_audit_log_file_logins.").Default(target.DefaultWindows).StringVar(&o.auditLogWindows)
 	app.Flag("workbench.audit-log", "Posit Workbench session audit log (r-sessions.csv or its NDJSON variant), a file or a glob; repeat for each node. Enables posit_workbench_* metrics.").StringsVar(&o.workbenchLogs)
 	app.Flag("workbench.license-seats", "Workbench named-user seats, exported as posit_workbench_license_user_seats (0: not exported).").Default("0").IntVar(&o.workbenchSeats)
 	app.Flag("workbench.windows", "Comma-separated windows for posit_workbench_named_users.").Default(target.DefaultWindows).StringVar(&o.workbenchWindows)
@@ -129,11 +133,11 @@ func (o *options) validate() error {
 		bad("config.file", "lists the servers itself; drop --connect.url (or CONNECT_SERVER)")
 	case o.configCheck && o.configFile == "":
 		bad("config.check", "needs --config.file")
-	case o.configFile != "", o.workbenchOnly():
+	case o.configFile != "", o.filesOnly():
 		// The file names each server's URL and key; or no Connect at all.
 	case !o.demo:
 		if o.spec.URL == "" {
-			bad("connect.url", "required (or set CONNECT_SERVER), unless --demo, --config.file or --workbench.audit-log alone")
+			bad("connect.url", "required (or set CONNECT_SERVER), unless --demo, --config.file, or log files alone (--workbench.audit-log, --connect.audit-log)")
 		} else if _, err := connectapi.ParseServerURL(o.spec.URL); err != nil {
 			bad("connect.url", "%v", err)
 		}
@@ -143,6 +147,9 @@ func (o *options) validate() error {
 	}
 	if o.spec.StateFile != "" && o.configFile != "" {
 		bad("state.file", "with --config.file, set state_file per server in the file")
+	}
+	if len(o.spec.AuditLog) > 0 && o.configFile != "" {
+		bad("connect.audit-log", "with --config.file, list audit_log per server in the file")
 	}
 	if err := demo.CheckScenario(o.demoScenario); err != nil {
 		bad("demo.scenario", "%v", err)
@@ -183,7 +190,8 @@ func (o *options) validate() error {
 	if _, err := regexp.Compile(o.ignoreUserAgent); err != nil {
 		bad("collector.visits.ignore-user-agent", "not a regular expression: %v", err)
 	}
-	for flag, list := range map[string]string{"collector.users.active-windows": o.activeWindows, "workbench.windows": o.workbenchWindows} {
+	for flag, list := range map[string]string{"collector.users.active-windows": o.activeWindows, "workbench.windows": o.workbenchWindows,
+		"connect.audit-log.windows": o.auditLogWindows} {
 		if _, err := window.Parse(list); err != nil {
 			bad(flag, "%v", err)
 		}
@@ -191,10 +199,10 @@ func (o *options) validate() error {
 	return errors.Join(errs...)
 }
 
-// workbenchOnly is a Workbench site without Connect: only the audit log is
-// read.
-func (o *options) workbenchOnly() bool {
-	return len(o.workbenchLogs) > 0 && o.spec.URL == "" && o.configFile == "" && !o.demo
+// filesOnly reads log files and no Connect API: a Workbench site without
+// Connect, or Connect's audit log files without an API key.
+func (o *options) filesOnly() bool {
+	return (len(o.workbenchLogs) > 0 || len(o.spec.AuditLog) > 0) && o.spec.URL == "" && o.configFile == "" && !o.demo
 }
 
 // shared completes the settings every Connect target shares; it reads the
@@ -213,6 +221,7 @@ func (o *options) shared(self *collector.SelfMetrics, logger *slog.Logger) (*tar
 		sh.Collectors[name] = *on
 	}
 	sh.ActiveWindows, _ = window.Parse(o.activeWindows)
+	sh.AuditLogWindows, _ = window.Parse(o.auditLogWindows)
 	if o.excludeUsersFile != "" {
 		users, err := usage.LoadExcludeUsers(o.excludeUsersFile)
 		if err != nil {

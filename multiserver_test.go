@@ -202,3 +202,78 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("missing key file: exit %d\n%s", code, stderr.String())
 	}
 }
+
+// TestConnectAuditLogFiles: the audit log files of a server are served
+// with its metrics, per server with --config.file and on /metrics alone
+// without an API key; their counts equal the API's.
+func TestConnectAuditLogFiles(t *testing.T) {
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 31, Users: 50, Content: 5, APIKey: "key-alpha",
+		History: 24 * time.Hour, AuditEntries: 400}))
+	dir := t.TempDir()
+	for node, format := range []connecttest.AuditLogFormat{connecttest.AuditLogText, connecttest.AuditLogJSON} {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("node%d.audit.log", node)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sim.WriteAuditLog(f, connecttest.AuditLogOptions{Format: format, Nodes: 2, Node: node}); err != nil {
+			t.Fatal(err)
+		}
+		_ = f.Close()
+	}
+	glob := filepath.Join(dir, "*.audit.log")
+	want := sim.AuditTotals(0)
+	check := func(where string, mfs testutil.Families) {
+		t.Helper()
+		total := 0
+		for action, n := range want {
+			got := 0.0
+			for _, m := range mfs["posit_connect_audit_log_file_events_total"].GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "action" && l.GetValue() == action {
+						got += m.GetCounter().GetValue()
+					}
+				}
+			}
+			if got != float64(n) {
+				t.Errorf("%s: %s = %v from the files, %d from the API", where, action, got, n)
+			}
+			total += n
+		}
+		if v, _ := mfs.Value("posit_connect_audit_log_file_files"); v != 2 || total == 0 {
+			t.Errorf("%s: %v files, %d entries", where, v, total)
+		}
+	}
+
+	// Files alone: no API key, no posit_connect_up.
+	t.Setenv("CONNECT_SERVER", "")
+	t.Setenv("CONNECT_API_KEY", "")
+	opts, err := parseOpts(t, "--connect.audit-log="+glob)
+	if err != nil {
+		t.Fatalf("audit log files alone must be a valid configuration: %v", err)
+	}
+	_, hs := startExporter(t, opts)
+	mfs := testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	check("files only", mfs)
+	if _, ok := mfs["posit_connect_up"]; ok {
+		t.Error("posit_connect_up without a Connect API")
+	}
+
+	// Per server in the configuration file, on /probe.
+	path := testutil.WriteServersConfig(t, "", testutil.ServerEntry{Name: "alpha", URL: sim.URL(), Key: "key-alpha",
+		YAML: "    collectors: {shiny: false, visits: false, audit: false}\n    audit_log: ['" + glob + "']\n"})
+	opts, err = parseOpts(t, "--config.file="+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs = startExporter(t, opts)
+	check("/probe", testutil.ParseText(t, scrapeBody(t, hs.URL+"/probe?target=alpha", nil)))
+
+	// A bad pattern stops start-up naming the setting.
+	bad := testutil.WriteServersConfig(t, "", testutil.ServerEntry{Name: "alpha", URL: sim.URL(), Key: "key-alpha",
+		YAML: "    audit_log: ['/var/log/[connect']\n"})
+	var stderr strings.Builder
+	if code := run(t.Context(), []string{"--config.file=" + bad, "--config.check"}, nil, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "server alpha: audit_log") {
+		t.Errorf("bad audit_log pattern: exit %d\n%s", code, stderr.String())
+	}
+}

@@ -87,12 +87,26 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 		connect = collector.NewUnion(rt.fleet.Members, logger).Scrape
 		rt.sources["the configured Connect servers"] = rt.fleet
 		rt.mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) {
-			rt.fleet.ServeProbe(w, r, func(w http.ResponseWriter, r *http.Request, t *target.Target) { scrapes.Serve(w, r, t.Scrape) })
+			rt.fleet.ServeProbe(w, r, func(w http.ResponseWriter, r *http.Request, t *target.Target) {
+				scrapes.Serve(w, r, t.Scrape, t.Files()...)
+			})
 		})
 		rt.mux.Handle("/-/reload", rt.fleet)
 		go rt.fleet.ReloadOnSIGHUP(ctx)
-	case opts.workbenchOnly():
-		logger.Info("No Connect server configured: serving Posit Workbench metrics only")
+	case opts.filesOnly():
+		logger.Info("No Connect API configured: serving what the log files say only")
+		if len(opts.spec.AuditLog) > 0 {
+			files, err := target.NewAuditLog(opts.spec.AuditLog, shared, logger)
+			if err != nil {
+				return nil, fmt.Errorf("--connect.audit-log: %w", err)
+			}
+			rt.closers = append(rt.closers, func() { _ = files.Close() })
+			rt.sources["the Connect audit log files"] = files
+			go files.Refresh()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(files)
+			static = append(static, reg)
+		}
 	default:
 		spec := opts.single()
 		if opts.demo {
@@ -101,12 +115,16 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 			}
 			rt.closers = append(rt.closers, rt.demo.Close)
 			spec.URL, shared.Key = rt.demo.URL(), rt.demo.Key
+			if len(spec.AuditLog) == 0 {
+				spec.AuditLog = []string{rt.demo.AuditLogs}
+			}
 		}
 		if rt.single, err = target.New(spec, shared); err != nil {
 			return nil, err
 		}
 		rt.sources["Connect"] = rt.single
 		connect = rt.single.Scrape
+		static = append(static, rt.single.Files()...)
 	}
 
 	var metrics http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -55,6 +55,9 @@ type Target struct {
 	LicenseSeats int64 `yaml:"license_seats"`
 	// StateFile keeps this server's usage counters across restarts.
 	StateFile string `yaml:"state_file"`
+	// AuditLog lists the server's audit log files (globs allowed), one or
+	// more per node.
+	AuditLog []string `yaml:"audit_log"`
 	// Collectors switches collectors on or off for this server; unlisted
 	// collectors keep the command line's setting.
 	Collectors map[string]bool `yaml:"collectors"`

@@ -14,8 +14,11 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
@@ -54,15 +57,21 @@ func MetricsURL(listen []string, path string) string {
 type Demo struct {
 	Sim *connecttest.Server
 	// Key is the simulator's API key, made up at start.
-	Key  connectapi.KeySource
-	stop func()
+	Key connectapi.KeySource
+	// AuditLogs is a glob matching the audit log files of the simulated
+	// server's two nodes (TEXT and JSON formats), written as its audit
+	// entries happen.
+	AuditLogs string
+	stop      func()
+	closed    sync.Once
 }
 
 // URL is the simulator's address.
 func (d *Demo) URL() string { return d.Sim.URL() }
 
-// Close stops the live activity and the simulator.
-func (d *Demo) Close() { d.stop() }
+// Close stops the live activity and the simulator, and removes the audit
+// log files.
+func (d *Demo) Close() { d.closed.Do(d.stop) }
 
 // serverConfig is a small but realistic server: a few hundred users and a
 // few dozen apps.
@@ -96,6 +105,24 @@ func Start(ctx context.Context, scenario string, logger *slog.Logger) (*Demo, er
 	}
 	liveCtx, stopLive := context.WithCancel(ctx)
 	go sim.RunLive(liveCtx, time.Second)
+	dir, err := os.MkdirTemp("", "posit-connect-demo-audit-")
+	if err != nil {
+		stopLive()
+		sim.Close()
+		return nil, err
+	}
+	logs := &auditFiles{sim: sim, dir: dir}
+	if err := logs.write(); err != nil {
+		stopLive()
+		sim.Close()
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("writing the simulated audit log files: %w", err)
+	}
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		logs.follow(liveCtx, logger)
+	}()
 
 	now := time.Now()
 	switch scenario {
@@ -113,11 +140,65 @@ func Start(ctx context.Context, scenario string, logger *slog.Logger) (*Demo, er
 	logger.Warn("DEMO MODE: serving data from a built-in simulated Connect server, not a real one",
 		"simulator", sim.URL(), "scenario", scenario)
 	return &Demo{
-		Sim: sim,
-		Key: connectapi.StaticKey(key),
+		Sim:       sim,
+		Key:       connectapi.StaticKey(key),
+		AuditLogs: filepath.Join(dir, "*.audit.log"),
 		stop: func() {
 			stopLive()
+			<-logsDone
 			sim.Close()
+			_ = os.RemoveAll(dir)
 		},
 	}, nil
+}
+
+// auditFiles writes the simulator's audit entries as a two-node cluster
+// writes its audit log files: node 1 in TEXT (logfmt), node 2 in JSON.
+type auditFiles struct {
+	sim     *connecttest.Server
+	dir     string
+	written int64 // the last entry id written
+}
+
+var auditNodes = []connecttest.AuditLogFormat{connecttest.AuditLogText, connecttest.AuditLogJSON}
+
+func (a *auditFiles) write() error {
+	last := a.sim.LastAuditID()
+	if last <= a.written {
+		return nil
+	}
+	for node, format := range auditNodes {
+		name := filepath.Join(a.dir, fmt.Sprintf("connect-%d.audit.log", node+1))
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = a.sim.WriteAuditLog(f, connecttest.AuditLogOptions{Format: format, Nodes: len(auditNodes), Node: node, AfterID: a.written})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	a.written = last
+	return nil
+}
+
+// follow appends what the live simulator audits, every second, until ctx
+// ends.
+func (a *auditFiles) follow(ctx context.Context, logger *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := a.write(); err != nil {
+				logger.Warn("Cannot append to the simulated audit log files", "err", err)
+				return
+			}
+		}
+	}
 }

@@ -4,9 +4,12 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +102,32 @@ func TestMetricsURL(t *testing.T) {
 	}
 	if got := MetricsURL(nil, "/m"); got != "http://localhost:10233/m" {
 		t.Errorf("no listen address: %s", got)
+	}
+}
+
+func TestDemoWritesItsAuditLogFiles(t *testing.T) {
+	d, _, _ := start(t, "healthy")
+	files, err := filepath.Glob(d.AuditLogs)
+	if err != nil || len(files) != 2 {
+		t.Fatalf("audit log files %v (%v), want two nodes", files, err)
+	}
+	lines := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += bytes.Count(raw, []byte("\n"))
+	}
+	entries := 0
+	for _, n := range d.Sim.AuditTotals(0) {
+		entries += n
+	}
+	if entries == 0 || lines < entries {
+		t.Errorf("%d lines in the files for %d audit entries", lines, entries)
+	}
+	d.Close()
+	if _, err := os.Stat(filepath.Dir(d.AuditLogs)); !os.IsNotExist(err) {
+		t.Errorf("the demo left its audit log directory behind: %v", err)
 	}
 }

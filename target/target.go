@@ -20,6 +20,7 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectaudit"
 	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
@@ -60,6 +61,8 @@ type Shared struct {
 	// CheckOnly builds the client only, checking the URL, key and CA file,
 	// and opens nothing that writes (no state file).
 	CheckOnly bool
+	// AuditLogWindows are the windows of the audit log files' logins.
+	AuditLogWindows []window.Window
 }
 
 // Defaults are the command line's defaults: the TTLs and collector
@@ -71,7 +74,7 @@ func Defaults() Shared {
 		Timeout: 30 * time.Second, WalkTimeout: 10 * time.Minute, CacheMaxAge: 5 * time.Minute,
 		MaxConcurrent: 4, MaxBodyBytes: connectapi.DefaultMaxBodyBytes,
 		TTLs: map[string]time.Duration{}, ActiveWindows: ws, Collectors: map[string]bool{},
-		Logger: slog.New(slog.DiscardHandler),
+		AuditLogWindows: ws, Logger: slog.New(slog.DiscardHandler),
 	}
 	for _, r := range collector.Resources() {
 		sh.TTLs[r.Name] = r.DefaultTTL
@@ -93,6 +96,9 @@ type Target struct {
 	closers  []func()
 	// warmed is closed when the first read, started by New, has ended.
 	warmed chan struct{}
+	// files holds the collector of the server's audit log files, if any.
+	files    *prometheus.Registry
+	auditLog *connectaudit.Collector
 }
 
 // New builds the client, cache and collectors of one server. Errors name
@@ -130,6 +136,11 @@ func New(spec config.Target, sh *Shared) (_ *Target, err error) {
 		t.Source.NamedKey = namedKey(sh.UnionKey, spec.Name)
 	}
 	if sh.CheckOnly {
+		if len(spec.AuditLog) > 0 {
+			if _, err := NewAuditLog(spec.AuditLog, sh, logger); err != nil { // checks the patterns, opens nothing
+				return nil, fmt.Errorf("%s: %w", field(spec, "--connect.audit-log", "audit_log"), err)
+			}
+		}
 		return t, nil
 	}
 	env := &collector.Env{Source: t.Source, Usage: t.usageOpener(client, spec, sh, logger)}
@@ -138,8 +149,34 @@ func New(spec config.Target, sh *Shared) (_ *Target, err error) {
 		return nil, err
 	}
 	t.exporter = collector.NewExporter(t.Source, collectors, logger)
+	if len(spec.AuditLog) > 0 {
+		if t.auditLog, err = NewAuditLog(spec.AuditLog, sh, logger); err != nil {
+			return nil, fmt.Errorf("%s: %w", field(spec, "--connect.audit-log", "audit_log"), err)
+		}
+		t.closers = append(t.closers, func() { _ = t.auditLog.Close() })
+		t.files = prometheus.NewRegistry()
+		t.files.MustRegister(t.auditLog)
+		go t.auditLog.Refresh()
+	}
 	t.warm(sh.WalkTimeout)
 	return t, nil
+}
+
+// NewAuditLog reads Connect's audit log files at paths (globs allowed).
+// The exporter reads them once at start-up in the background and closes
+// them with the server.
+func NewAuditLog(paths []string, sh *Shared, logger *slog.Logger) (*connectaudit.Collector, error) {
+	return connectaudit.NewCollector(connectaudit.Config{Paths: paths, Windows: sh.AuditLogWindows,
+		Logger: logger.With("component", "connect_audit_log")})
+}
+
+// Files gathers what the server's files say (its audit log files), beside
+// its API metrics; none when no file is configured.
+func (t *Target) Files() []prometheus.Gatherer {
+	if t.files == nil {
+		return nil
+	}
+	return []prometheus.Gatherer{t.files}
 }
 
 // warm reads everything once in the background, as a scrape would, so the
@@ -171,6 +208,9 @@ func (t *Target) warm(bound time.Duration) {
 func (t *Target) Ready() bool {
 	if t.warmed == nil {
 		return true // built only to be checked
+	}
+	if t.auditLog != nil && !t.auditLog.Ready() {
+		return false
 	}
 	select {
 	case <-t.warmed:
