@@ -79,7 +79,7 @@ func render(args []string) error {
 	step := (span / 240).Truncate(time.Second)
 	rateIv := max(step+time.Minute, 4*time.Minute)
 	vars := dashboards.Vars{Job: *job, Instance: *instance, RateInterval: promDur(rateIv), Range: promDur(span), Interval: promDur(step)}
-	r := &renderer{p: newProm(*base), vars: vars, start: start, end: end, step: step}
+	r := &renderer{p: newProm(*base), vars: vars, start: start, end: end, step: step, pending: dashboards.Pending}
 
 	colW := float64(*width-2*gap) / 24
 	bottom := 0
@@ -129,6 +129,9 @@ body{margin:0;background:#111217;color:#CCCCDC;font:13px/1.3 "DejaVu Sans",Arial
 		return err
 	}
 	fmt.Println(height)
+	for _, w := range r.waiting {
+		fmt.Fprintf(os.Stderr, "render %s: PENDING, no data yet in %q (it reads a metric this exporter does not export yet)\n", *uid, w)
+	}
 	if len(r.empty) > 0 {
 		// The page is still written, so the picture shows what is missing.
 		return fmt.Errorf("render %s: no data in: %s", *uid, strings.Join(r.empty, "; "))
@@ -141,7 +144,9 @@ type renderer struct {
 	vars       dashboards.Vars
 	start, end time.Time
 	step       time.Duration
+	pending    []string
 	empty      []string
+	waiting    []string // empty panels that read pending metrics
 }
 
 type result struct {
@@ -178,7 +183,15 @@ func (r *renderer) fetch(pn dashboards.Panel, ranged bool) ([]result, error) {
 		}
 	}
 	if len(out) == 0 {
-		r.empty = append(r.empty, pn.Title)
+		var reads []string
+		for _, t := range pn.Targets {
+			reads = append(reads, pendingIn(t.Expr, r.pending)...)
+		}
+		if len(reads) > 0 {
+			r.waiting = append(r.waiting, pn.Title)
+		} else {
+			r.empty = append(r.empty, pn.Title)
+		}
 	}
 	return out, nil
 }
@@ -438,6 +451,10 @@ func format(unit string, v float64, decimals *int) string {
 		return trim(fmt.Sprintf("%.*f", dec(1), v*100)) + "%"
 	case "reqps":
 		return short(v, dec(-1)) + " req/s"
+	case "Bps":
+		return bytesSI(v, dec(-1)) + "/s"
+	case "dateTimeFromNow":
+		return fromNow(time.Since(time.UnixMilli(int64(v))))
 	case "s":
 		return seconds(v)
 	case "dtdurations":
@@ -479,6 +496,40 @@ func short(v float64, d int) string {
 		d = auto(a)
 	}
 	return trim(fmt.Sprintf("%.*f", d, v))
+}
+
+// bytesSI formats bytes with SI prefixes, as Grafana's "bytes(SI)" family.
+func bytesSI(v float64, d int) string {
+	a := math.Abs(v)
+	for _, s := range []struct {
+		div float64
+		suf string
+	}{{1e9, " GB"}, {1e6, " MB"}, {1e3, " kB"}} {
+		if a >= s.div {
+			return trim(fmt.Sprintf("%.*f", max(d, auto(a/s.div)), v/s.div)) + s.suf
+		}
+	}
+	if d < 0 {
+		d = auto(a)
+	}
+	return trim(fmt.Sprintf("%.*f", d, v)) + " B"
+}
+
+// fromNow says how long ago, roughly, as Grafana's dateTimeFromNow does.
+func fromNow(ago time.Duration) string {
+	switch {
+	case ago < 45*time.Second:
+		return "a few seconds ago"
+	case ago < 90*time.Second:
+		return "a minute ago"
+	case ago < 45*time.Minute:
+		return fmt.Sprintf("%d minutes ago", int(math.Round(ago.Minutes())))
+	case ago < 90*time.Minute:
+		return "an hour ago"
+	case ago < 22*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(math.Round(ago.Hours())))
+	}
+	return fmt.Sprintf("%d days ago", int(math.Round(ago.Hours()/24)))
 }
 
 func seconds(v float64) string {
