@@ -240,6 +240,16 @@ func (g *gen) series(s sample, start time.Time, n int) []float64 {
 	switch {
 	case strings.HasSuffix(s.name, "_total"), histogramBase(s.name) != "":
 		g.counter(s, at, out)
+		// A counter that counts more than the synthetic history (a
+		// Workbench log read whole at start-up) is shifted to end at its
+		// scraped value, so that the live scrapes continue it instead of
+		// looking like a burst. Rates are unchanged. (A smaller one
+		// continues as after a restart: a counter reset.)
+		if last := out[n-1]; s.value > last && histogramBase(s.name) == "" {
+			for i := range out {
+				out[i] += s.value - last
+			}
+		}
 	case growing[s.name]:
 		for i := range out {
 			out[i] = math.Round(s.value * (1 - g.growth + g.growth*frac(i)))

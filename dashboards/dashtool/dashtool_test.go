@@ -153,3 +153,24 @@ func TestBackfillHistogram(t *testing.T) {
 		t.Errorf("mean latency %v s, want 5 to 55 ms", mean)
 	}
 }
+
+// A counter whose scraped value exceeds the synthetic history ends at that
+// value with the history's increments; a smaller one is left as it is.
+func TestBackfillCounterContinues(t *testing.T) {
+	end := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	g := &gen{end: end, step: time.Minute}
+	start := end.Add(-24 * time.Hour)
+	n := int(end.Sub(start)/time.Minute) + 1
+	ls := labelSet{{"type", "session_start"}}
+	base := g.series(sample{name: "posit_workbench_audit_events_total", labels: ls}, start, n)
+	big := g.series(sample{name: "posit_workbench_audit_events_total", labels: ls, value: 1e6}, start, n)
+	small := g.series(sample{name: "posit_workbench_audit_events_total", labels: ls, value: 1}, start, n)
+	if big[n-1] != 1e6 {
+		t.Errorf("ends at %v, want the scraped 1e6", big[n-1])
+	}
+	for i := range n {
+		if big[i]-base[i] != 1e6-base[n-1] || small[i] != base[i] {
+			t.Fatalf("sample %d: %v, %v, %v: want the history shifted by a constant, or unchanged", i, base[i], big[i], small[i])
+		}
+	}
+}

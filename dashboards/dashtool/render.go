@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -115,7 +116,8 @@ body{margin:0;background:#111217;color:#CCCCDC;font:13px/1.3 "DejaVu Sans",Arial
 .stats{display:flex;flex-wrap:wrap;height:100%%;padding:2px 6px 6px;box-sizing:border-box;gap:4px}
 .stat{flex:1 1 0;min-width:60px;display:flex;flex-direction:column;justify-content:center;align-items:center;border-radius:2px;overflow:hidden}
 .stat .v{font-weight:500;white-space:nowrap}.stat .n{font-size:11px;color:#ccccdc;white-space:nowrap}
-.nodata{display:flex;height:100%%;align-items:center;justify-content:center;color:#F2495C;font-size:16px}
+.nodata{display:flex;height:100%%;align-items:center;justify-content:center;color:#F2495C;font-size:16px;text-align:center;padding:0 12px}
+.nodata.pending{color:#8e8e9e;font-size:13px;overflow-wrap:anywhere}
 .bars{padding:2px 8px;box-sizing:border-box;height:100%%;display:flex;flex-direction:column;justify-content:space-around}
 .bar{display:flex;align-items:center;gap:6px;font-size:12px}.bar .l{width:32%%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;text-align:right}
 .bar .t{flex:1;background:#22252b;height:70%%;min-height:10px;position:relative}.bar .f{position:absolute;left:0;top:0;bottom:0;background:linear-gradient(90deg,#5794F2,#B877D9)}
@@ -154,6 +156,19 @@ type result struct {
 	refID  string
 	value  float64
 	points []point
+}
+
+// noData is the body of an empty panel: red, or grey for a panel waiting for
+// a metric of dashboards.Pending.
+func (r *renderer) noData(pn dashboards.Panel) string {
+	var reads []string
+	for _, t := range pn.Targets {
+		reads = append(reads, pendingIn(t.Expr, r.pending)...)
+	}
+	if len(reads) > 0 {
+		return `<div class="nodata pending">Pending: ` + html.EscapeString(strings.Join(slices.Compact(reads), ", ")) + ` is not exported by this build</div>`
+	}
+	return `<div class="nodata">No data</div>`
 }
 
 func (r *renderer) fetch(pn dashboards.Panel, ranged bool) ([]result, error) {
@@ -235,7 +250,7 @@ func (r *renderer) stat(pn dashboards.Panel, w, h int) (string, error) {
 		return "", err
 	}
 	if len(res) == 0 {
-		return `<div class="nodata">No data</div>`, nil
+		return r.noData(pn), nil
 	}
 	var opt statOptions
 	_ = json.Unmarshal(pn.Options, &opt)
@@ -293,7 +308,7 @@ func (r *renderer) bars(pn dashboards.Panel) (string, error) {
 		return "", err
 	}
 	if len(res) == 0 {
-		return `<div class="nodata">No data</div>`, nil
+		return r.noData(pn), nil
 	}
 	sort.SliceStable(res, func(i, j int) bool { return res[i].value > res[j].value })
 	top := res[0].value
@@ -328,7 +343,7 @@ func (r *renderer) timeseries(pn dashboards.Panel, w, h int) (string, error) {
 		return "", err
 	}
 	if len(res) == 0 {
-		return `<div class="nodata">No data</div>`, nil
+		return r.noData(pn), nil
 	}
 	// Per refId color and dash from byFrameRefID overrides.
 	style := map[string][2]string{}
