@@ -37,6 +37,7 @@ func backfill(args []string) error {
 	step := fs.Duration("step", time.Minute, "sample spacing")
 	growth := fs.Float64("growth", 0, "named and active users grew by this fraction over the history (0.25: from 75 % to today's value)")
 	endUnix := fs.Int64("end", 0, "last sample, Unix seconds (default now - step)")
+	withHistograms := fs.Bool("histograms", false, "also give history to histograms (_bucket, _sum and _count series: many series, so only where a panel shows them)")
 	ruleHistory := fs.Bool("rule-history", true, "also write the history of the recording rule the seat forecast alert reads (once per job: false for all but one instance of a job)")
 	out := fs.String("out", "", "output file")
 	_ = fs.Parse(args)
@@ -90,6 +91,9 @@ func backfill(args []string) error {
 		d := *days
 		counter, family := strings.HasSuffix(name, "_total"), name
 		if base := histogramBase(name); base != "" && histograms[base] {
+			if !*withHistograms {
+				continue
+			}
 			counter, family = true, base
 		}
 		switch {

@@ -241,13 +241,13 @@ backfill healthy posit_connect_healthy "127.0.0.1:${port[healthy]}" "http://127.
 backfill breach posit_connect_breach "127.0.0.1:${port[breach]}" "http://127.0.0.1:${port[breach]}/metrics" \
 	-days 14 -usage-days 14 -counters 'posit_connect_exporter_.*' -growth 0.3
 # Workbench named users grew 25 % over 14 days, the union 10 % over the 8
-# days its render shows 7 of. Samples 2 minutes apart halve the work and
-# suffice: the renders read rates over at least 4 minutes, and gauges within
-# Prometheus' 5-minute lookback.
+# days its render shows 7 of. Samples 2 minutes apart (4 for the union's
+# histogram) suffice: the renders read rates over at least 4 minutes (43 for
+# 7 days), and gauges within Prometheus' 5-minute lookback.
 backfill wb_breach posit_workbench_breach "127.0.0.1:${port[wb_breach]}" "http://127.0.0.1:${port[wb_breach]}/metrics" \
 	-days 14 -usage-days 14 -growth 0.25 -step 2m
 backfill union posit_connect_union "127.0.0.1:${port[union]}" "http://127.0.0.1:${port[union]}/metrics" \
-	-days 8 -usage-days 8 -counters 'posit_connect_exporter_.*' -growth 0.1 -step 2m
+	-days 8 -usage-days 8 -counters 'posit_connect_exporter_.*' -histograms -growth 0.1 -step 4m
 for s in s1 s2; do
 	backfill "union-$s" posit_connect_union_servers "$s" "http://127.0.0.1:${port[union]}/probe?target=$s" \
 		-days 8 -usage-days 0 -growth 0.1 -step 2m -rule-history=false
