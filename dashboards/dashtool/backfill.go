@@ -37,6 +37,7 @@ func backfill(args []string) error {
 	step := fs.Duration("step", time.Minute, "sample spacing")
 	growth := fs.Float64("growth", 0, "named and active users grew by this fraction over the history (0.25: from 75 % to today's value)")
 	endUnix := fs.Int64("end", 0, "last sample, Unix seconds (default now - step)")
+	continues := fs.String("continue", "", "regex: counter families that count everything there is (not from the exporter's start), whose history ends at the scraped value")
 	withHistograms := fs.Bool("histograms", false, "also give history to histograms (_bucket, _sum and _count series: many series, so only where a panel shows them)")
 	ruleHistory := fs.Bool("rule-history", true, "also write the history of the recording rule the seat forecast alert reads (once per job: false for all but one instance of a job)")
 	out := fs.String("out", "", "output file")
@@ -62,6 +63,11 @@ func backfill(args []string) error {
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	g := &gen{w: w, end: end, step: *step, growth: *growth}
+	if *continues != "" {
+		if g.continues, err = regexp.Compile("^(?:" + *continues + ")$"); err != nil {
+			return err
+		}
+	}
 
 	extra := labelSet{{"job", *job}, {"instance", *instance}}
 	families := map[string][]sample{}
@@ -204,8 +210,9 @@ type gen struct {
 	w        *bufio.Writer
 	end      time.Time
 	step     time.Duration
-	growth   float64
-	samples  int
+	growth    float64
+	continues *regexp.Regexp // counters that end at their scraped value
+	samples   int
 	families int
 }
 
@@ -244,14 +251,19 @@ func (g *gen) series(s sample, start time.Time, n int) []float64 {
 	switch {
 	case strings.HasSuffix(s.name, "_total"), histogramBase(s.name) != "":
 		g.counter(s, at, out)
-		// A counter that counts more than the synthetic history (a
-		// Workbench log read whole at start-up) is shifted to end at its
-		// scraped value, so that the live scrapes continue it instead of
-		// looking like a burst. Rates are unchanged. (A smaller one
-		// continues as after a restart: a counter reset.)
-		if last := out[n-1]; s.value > last && histogramBase(s.name) == "" {
+		// A counter that counts everything there is (a Workbench log read
+		// whole at start-up) continues into its scraped value: the history is
+		// shifted up to end there, or scaled down when it counted more, so the
+		// live scrapes do not look like a burst or a reset. Other counters
+		// count from the exporter's start and begin again as after a restart.
+		if g.continues != nil && g.continues.MatchString(s.name) {
+			last := out[n-1]
 			for i := range out {
-				out[i] += s.value - last
+				if s.value >= last {
+					out[i] += s.value - last
+				} else {
+					out[i] = math.Floor(out[i] * s.value / last)
+				}
 			}
 		}
 	case growing[s.name]:

@@ -5,6 +5,7 @@ package main
 
 import (
 	"math"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -154,23 +155,31 @@ func TestBackfillHistogram(t *testing.T) {
 	}
 }
 
-// A counter whose scraped value exceeds the synthetic history ends at that
-// value with the history's increments; a smaller one is left as it is.
+// A counter of a -continue family ends at its scraped value, its history
+// shifted up or scaled down; other counters keep their synthetic history.
 func TestBackfillCounterContinues(t *testing.T) {
 	end := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	g := &gen{end: end, step: time.Minute}
+	g := &gen{end: end, step: time.Minute, continues: regexp.MustCompile("^posit_workbench_.*$")}
 	start := end.Add(-24 * time.Hour)
 	n := int(end.Sub(start)/time.Minute) + 1
 	ls := labelSet{{"type", "session_start"}}
-	base := g.series(sample{name: "posit_workbench_audit_events_total", labels: ls}, start, n)
-	big := g.series(sample{name: "posit_workbench_audit_events_total", labels: ls, value: 1e6}, start, n)
-	small := g.series(sample{name: "posit_workbench_audit_events_total", labels: ls, value: 1}, start, n)
-	if big[n-1] != 1e6 {
-		t.Errorf("ends at %v, want the scraped 1e6", big[n-1])
+	const wb = "posit_workbench_audit_events_total"
+	base := (&gen{end: end, step: time.Minute}).series(sample{name: wb, labels: ls}, start, n)
+	big := g.series(sample{name: wb, labels: ls, value: 1e6}, start, n)
+	small := g.series(sample{name: wb, labels: ls, value: base[n-1] / 4}, start, n)
+	other := g.series(sample{name: "posit_connect_audit_events_total", labels: ls, value: 1e6}, start, n)
+	if base[n-1] < 8 {
+		t.Fatalf("history too short to test: %v events", base[n-1])
+	}
+	if big[n-1] != 1e6 || small[n-1] != math.Floor(base[n-1]/4) || other[n-1] == 1e6 {
+		t.Errorf("ends at %v, %v, %v: want 1e6, %v, and the synthetic history", big[n-1], small[n-1], other[n-1], math.Floor(base[n-1]/4))
 	}
 	for i := range n {
-		if big[i]-base[i] != 1e6-base[n-1] || small[i] != base[i] {
-			t.Fatalf("sample %d: %v, %v, %v: want the history shifted by a constant, or unchanged", i, base[i], big[i], small[i])
+		if big[i]-base[i] != 1e6-base[n-1] {
+			t.Fatalf("sample %d: %v, shifted %v: want a constant shift", i, base[i], big[i])
+		}
+		if i > 0 && small[i] < small[i-1] {
+			t.Fatalf("sample %d: the scaled history decreases", i)
 		}
 	}
 }

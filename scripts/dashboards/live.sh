@@ -247,7 +247,7 @@ backfill breach posit_connect_breach "127.0.0.1:${port[breach]}" "http://127.0.0
 # histogram) suffice: the renders read rates over at least 4 minutes (43 for
 # 7 days), and gauges within Prometheus' 5-minute lookback.
 backfill wb_breach posit_workbench_breach "127.0.0.1:${port[wb_breach]}" "http://127.0.0.1:${port[wb_breach]}/metrics" \
-	-days 14 -usage-days 14 -growth 0.25 -step 2m
+	-days 14 -usage-days 14 -growth 0.25 -step 2m -continue 'posit_workbench_.*'
 backfill union posit_connect_union "127.0.0.1:${port[union]}" "http://127.0.0.1:${port[union]}/metrics" \
 	-days 8 -usage-days 8 -counters 'posit_connect_exporter_.*' -histograms -growth 0.1 -step 4m
 for s in s1 s2; do
