@@ -133,7 +133,8 @@ func checkQueries(args []string) error {
 	todo := checks
 	start := time.Now()
 	var waiting []string // pending-metric queries without data
-	for {
+	var late []string    // queries that had data only after retries
+	for round := 0; ; round++ {
 		var still []check
 		var reasons []string
 		for _, c := range todo {
@@ -148,11 +149,16 @@ func checkQueries(args []string) error {
 			case why != "":
 				still = append(still, c)
 				reasons = append(reasons, c.what+": "+why)
+			case round > 0:
+				late = append(late, fmt.Sprintf("%s (after %s)", c.what, time.Since(start).Round(time.Second)))
 			}
 		}
 		if len(still) == 0 {
 			fmt.Printf("queries: %d of %d panel and variable queries return data (after %s)\n",
 				len(checks)-len(waiting), len(checks), time.Since(start).Round(time.Second))
+			for _, l := range late {
+				fmt.Printf("queries: waited for %s\n", l)
+			}
 			for _, w := range waiting {
 				fmt.Printf("queries: PENDING, not checked: %s\n", w)
 			}
