@@ -6,6 +6,7 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,42 +16,71 @@ import (
 	"testing"
 )
 
-// knownMetrics is the exporter's metric contract (the README's metric
-// table) plus Prometheus' own `up`. Dashboards may use nothing else.
-var knownMetrics = map[string]bool{
-	"up":                                     true,
-	"posit_connect_up":                       true,
-	"posit_connect_scrape_collector_success": true,
-	"posit_connect_scrape_collector_duration_seconds":    true,
-	"posit_connect_version_info":                         true,
-	"posit_connect_license_user_seats":                   true,
-	"posit_connect_license_named_users":                  true,
-	"posit_connect_license_expiry_timestamp_seconds":     true,
-	"posit_connect_users":                                true,
-	"posit_connect_users_active":                         true,
-	"posit_connect_groups":                               true,
-	"posit_connect_content":                              true,
-	"posit_connect_content_info":                         true,
-	"posit_connect_usage_last_event_timestamp_seconds":   true,
-	"posit_connect_shiny_sessions_total":                 true,
-	"posit_connect_shiny_sessions_ended_total":           true,
-	"posit_connect_shiny_session_duration_seconds_total": true,
-	"posit_connect_content_visits_total":                 true,
-	"posit_connect_audit_events_total":                   true,
-	"posit_connect_exporter_build_info":                  true,
-	"posit_connect_exporter_api_requests_total":          true,
-	"posit_connect_exporter_cache_requests_total":        true,
-	"posit_connect_exporter_cache_hits_total":            true,
-	"posit_connect_named_users_union":                    true,
-	"posit_connect_named_users_union_overlap":            true,
-	"posit_connect_named_users_union_complete":           true,
-	"posit_workbench_named_users":                        true,
+// readmeMetrics is the exporter's metric contract: the README's metric
+// table (which readme_test.go keeps equal to the exposition), with a
+// histogram's _bucket, _sum and _count series, and Prometheus' own `up`.
+var readmeMetrics = func() map[string]bool {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		panic(err)
+	}
+	_, table, ok := strings.Cut(string(raw), "\n## Metrics\n")
+	if !ok {
+		panic("README.md has no ## Metrics section")
+	}
+	m := map[string]bool{"up": true}
+	row := regexp.MustCompile("^\\| `(posit_[a-z_]+)` \\| ([a-z]+) \\|")
+	for line := range strings.SplitSeq(table, "\n") {
+		if strings.HasPrefix(line, "## ") {
+			break
+		}
+		if r := row.FindStringSubmatch(line); r != nil {
+			m[r[1]] = true
+			if r[2] == "histogram" {
+				m[r[1]+"_bucket"], m[r[1]+"_sum"], m[r[1]+"_count"] = true, true, true
+			}
+		}
+	}
+	return m
+}()
+
+// knownMetrics are the metrics dashboards and rules may use: the README's
+// and the Pending ones.
+var knownMetrics = func() map[string]bool {
+	m := maps.Clone(readmeMetrics)
+	for _, name := range Pending {
+		m[name] = true
+	}
+	return m
+}()
+
+// TestPendingMetricsArePending: a metric in the README is exported, so the
+// live check must require its data: it must leave Pending.
+func TestPendingMetricsArePending(t *testing.T) {
+	for _, name := range Pending {
+		if readmeMetrics[name] {
+			t.Errorf("%s is in the README's metric table now: remove it from Pending in dashboards/pending.go, so that scripts/dashboards/live.sh requires its panels to have data", name)
+		}
+	}
 }
 
 var wantUIDs = map[string]string{
-	"posit-connect-license.json": "posit-connect-license",
-	"posit-connect-usage.json":   "posit-connect-usage",
+	"posit-connect-exporter.json": "posit-connect-exporter",
+	"posit-connect-license.json":  "posit-connect-license",
+	"posit-connect-usage.json":    "posit-connect-usage",
+	"posit-workbench.json":        "posit-workbench",
 }
+
+// grafanaUnits are the Grafana unit ids the dashboards may use (a subset of
+// Grafana's valueFormats; an unknown id shows raw numbers).
+var grafanaUnits = map[string]bool{
+	"none": true, "short": true, "percentunit": true, "s": true, "dtdurations": true, "reqps": true,
+	"Bps": true, "dateTimeAsIsoNoDateIfToday": true, "dateTimeFromNow": true,
+}
+
+// seatPanels are the stat panels showing seats used, which take the license
+// thresholds (green, yellow at 80 %, red at 90 %).
+var seatPanels = map[string]string{"posit-connect-license": "Seats used", "posit-workbench": "Seats used"}
 
 const schemaVersion = 39
 
@@ -141,7 +171,7 @@ func TestVariables(t *testing.T) {
 					continue
 				}
 				for _, s := range selectors(t, sel) {
-					if !knownMetrics[s.name] {
+					if !s.known() {
 						t.Errorf("%s variable uses unknown metric %q", name, s.name)
 					}
 					if name == "instance" && !s.has(`job=~"$job"`) {
@@ -185,13 +215,16 @@ func TestPanels(t *testing.T) {
 				}
 				checkDatasource(t, name, p.Datasource)
 				unit := p.FieldConfig.Defaults.Unit
-				if unit == "" {
-					t.Errorf("%s: no unit", name)
+				if !grafanaUnits[unit] {
+					t.Errorf("%s: unit %q is missing or not one of %v", name, unit, slices.Sorted(maps.Keys(grafanaUnits)))
 				}
 				if m := p.FieldConfig.Defaults.Min; unit == "short" && (m == nil || *m != 0) {
 					t.Errorf("%s: a count (unit short) needs min 0", name)
 				}
-				if d.UID == "posit-connect-license" && p.Type == "stat" && unit == "percentunit" {
+				if p.Type == "stat" && seatPanels[d.UID] == p.Title {
+					if unit != "percentunit" {
+						t.Errorf("%s: unit %q, want percentunit", name, unit)
+					}
 					checkLicenseThresholds(t, name, p.FieldConfig.Defaults.Thresholds)
 				}
 				if len(p.Targets) == 0 {
@@ -293,7 +326,7 @@ func checkExpr(t *testing.T, name, expr string, instant bool) {
 		t.Errorf("%s: no metric selector in %q", name, expr)
 	}
 	for _, s := range sels {
-		if !knownMetrics[s.name] {
+		if !s.known() {
 			t.Errorf("%s: unknown metric %q", name, s.name)
 		}
 		if !s.has(`job=~"$job"`) || !s.has(`instance=~"$instance"`) {
@@ -302,7 +335,7 @@ func checkExpr(t *testing.T, name, expr string, instant bool) {
 		if s.rangeSel != "" && !rangeRE.MatchString(s.rangeSel) {
 			t.Errorf("%s: odd range %s", name, s.rangeSel)
 		}
-		if strings.HasSuffix(s.name, "_total") {
+		if isCounter(s.name) {
 			if s.fn != "rate" && s.fn != "increase" {
 				t.Errorf("%s: counter %s used outside rate/increase (in %q)", name, s.name, s.fn)
 			}
@@ -316,19 +349,44 @@ func checkExpr(t *testing.T, name, expr string, instant bool) {
 				t.Errorf("%s: counter %s uses range %q, want %q", name, s.name, s.rangeSel, want)
 			}
 		}
-		if (s.fn == "rate" || s.fn == "increase") && !strings.HasSuffix(s.name, "_total") {
+		if (s.fn == "rate" || s.fn == "increase") && !isCounter(s.name) {
 			t.Errorf("%s: %s over a gauge %s", name, s.fn, s.name)
 		}
 	}
 }
 
+// isCounter: a counter, or a series of a histogram (cumulative like one).
+func isCounter(name string) bool {
+	if strings.HasSuffix(name, "_total") {
+		return true
+	}
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok && knownMetrics[base+"_bucket"] {
+			return true
+		}
+	}
+	return false
+}
+
 // selector is a metric selector found in an expression.
 type selector struct {
-	name     string
+	name     string // the metric name, or the alternatives of a {__name__=~"a|b"} selector
 	matchers string // "{...}" as written, or ""
 	rangeSel string // "[...]" as written, or ""
 	fn       string // innermost enclosing function call, "" at top level
 }
+
+// known reports whether the selector reads only the exporter's metrics.
+func (s selector) known() bool {
+	for name := range strings.SplitSeq(s.name, "|") {
+		if !knownMetrics[name] {
+			return false
+		}
+	}
+	return s.name != ""
+}
+
+var nameMatcherRE = regexp.MustCompile(`(?:^|[{,])\s*__name__\s*=~?\s*"([a-z_:|]+)"`)
 
 func (s selector) has(matcher string) bool {
 	inner := strings.TrimSuffix(strings.TrimPrefix(s.matchers, "{"), "}")
@@ -402,6 +460,27 @@ func selectors(t *testing.T, expr string) []selector {
 				t.Fatalf("unterminated string in %q", expr)
 			}
 			i += k + 2
+		case c == '{':
+			// A selector without a metric name before it: {__name__=~"a|b", ...}.
+			end := closing(i, '{', '}')
+			s := selector{matchers: expr[i:end]}
+			if m := nameMatcherRE.FindStringSubmatch(s.matchers); m != nil {
+				s.name = m[1]
+			}
+			j := end
+			if next := skipSpace(j); next < len(expr) && expr[next] == '[' {
+				end := closing(next, '[', ']')
+				s.rangeSel, j = expr[next:end], end
+			}
+			for _, fn := range slices.Backward(stack) {
+				if fn != "" {
+					s.fn = fn
+					break
+				}
+			}
+			out = append(out, s)
+			prevKeyword = ""
+			i = j
 		case c == '(':
 			ctx := ""
 			switch {
@@ -492,5 +571,49 @@ func TestSelectorScanner(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("selectors:\n got %+v\nwant %+v", got, want)
+	}
+	got = selectors(t, `count(rate({__name__=~"a_total|b_total", job=~"$job"}[5m]))`)
+	want = []selector{{name: "a_total|b_total", matchers: `{__name__=~"a_total|b_total", job=~"$job"}`, rangeSel: "[5m]", fn: "rate"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("selectors:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestKnownMetricsFromREADME(t *testing.T) {
+	for _, name := range []string{"up", "posit_connect_up", "posit_workbench_named_users",
+		"posit_connect_exporter_api_request_duration_seconds_bucket", "posit_connect_named_users_union_server_success"} {
+		if !knownMetrics[name] {
+			t.Errorf("%s is not among the known metrics", name)
+		}
+	}
+	if len(knownMetrics) < 40 {
+		t.Errorf("only %d known metrics read from the README", len(knownMetrics))
+	}
+}
+
+// TestDashboardsCoverEveryMetric: every metric the exporter exports is shown
+// somewhere (a histogram through its buckets).
+func TestDashboardsCoverEveryMetric(t *testing.T) {
+	used := map[string]bool{}
+	for _, d := range loadAll(t) {
+		for _, p := range d.Panels {
+			for _, tg := range p.Targets {
+				for _, s := range selectors(t, tg.Expr) {
+					for name := range strings.SplitSeq(s.name, "|") {
+						used[name] = true
+					}
+				}
+			}
+		}
+	}
+	for name := range knownMetrics {
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && knownMetrics[base+"_bucket"] {
+				name = base + "_bucket"
+			}
+		}
+		if !used[name] && !used[name+"_bucket"] {
+			t.Errorf("no dashboard panel shows %s", name)
+		}
 	}
 }

@@ -2,9 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package dashboards holds the Grafana dashboards for posit_connect_exporter
-// (posit-connect-license.json, posit-connect-usage.json) as plain JSON files,
+// (posit-connect-license.json, posit-connect-usage.json,
+// posit-connect-exporter.json, posit-workbench.json) as plain JSON files,
 // embeds them, and gives the Go tests and the dashtool verification program a
-// typed view of their panels, queries and variables.
+// typed view of their panels, queries and variables. Its tests also check the
+// alert rules in examples/alerts.yml and their runbook, docs/runbook.md.
 //
 // The dashboards follow a few conventions (a datasource variable, job and
 // instance variables on every selector, $__rate_interval, units and

@@ -37,6 +37,9 @@ func backfill(args []string) error {
 	step := fs.Duration("step", time.Minute, "sample spacing")
 	growth := fs.Float64("growth", 0, "named and active users grew by this fraction over the history (0.25: from 75 % to today's value)")
 	endUnix := fs.Int64("end", 0, "last sample, Unix seconds (default now - step)")
+	continues := fs.String("continue", "", "regex: counter families that count everything there is (not from the exporter's start), whose history ends at the scraped value")
+	withHistograms := fs.Bool("histograms", false, "also give history to histograms (_bucket, _sum and _count series: many series, so only where a panel shows them)")
+	ruleHistory := fs.Bool("rule-history", true, "also write the history of the recording rule the seat forecast alert reads (once per job: false for all but one instance of a job)")
 	out := fs.String("out", "", "output file")
 	_ = fs.Parse(args)
 	if *exporter == "" || *job == "" || *instance == "" || *out == "" {
@@ -60,10 +63,21 @@ func backfill(args []string) error {
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	g := &gen{w: w, end: end, step: *step, growth: *growth}
+	if *continues != "" {
+		if g.continues, err = regexp.Compile("^(?:" + *continues + ")$"); err != nil {
+			return err
+		}
+	}
 
 	extra := labelSet{{"job", *job}, {"instance", *instance}}
 	families := map[string][]sample{}
 	var names []string
+	histograms := map[string]bool{} // base names
+	for _, s := range scraped {
+		if base, ok := strings.CutSuffix(s.name, "_bucket"); ok {
+			histograms[base] = true
+		}
+	}
 	for _, s := range scraped {
 		if !wanted(s.name) {
 			continue
@@ -81,10 +95,17 @@ func backfill(args []string) error {
 	var named float64
 	for _, name := range names {
 		d := *days
+		counter, family := strings.HasSuffix(name, "_total"), name
+		if base := histogramBase(name); base != "" && histograms[base] {
+			if !*withHistograms {
+				continue
+			}
+			counter, family = true, base
+		}
 		switch {
-		case strings.HasSuffix(name, "_total") && counterRE.MatchString(name):
+		case counter && counterRE.MatchString(family):
 			d = *usageDays
-		case strings.HasSuffix(name, "_total"):
+		case counter:
 			continue
 		case !trendFamilies[name]:
 			continue
@@ -101,7 +122,7 @@ func backfill(args []string) error {
 		}
 	}
 	// History of the recording rule the forecast alert reads (examples/alerts.yml).
-	if named > 0 {
+	if named > 0 && *ruleHistory {
 		start := end.Add(-time.Duration(*days * 24 * float64(time.Hour)))
 		rec := sample{name: "job:posit_connect_license_named_users:max", labels: labelSet{{"job", *job}}, value: named}
 		if err := g.family(rec.name, []sample{rec}, start); err != nil {
@@ -119,11 +140,18 @@ func backfill(args []string) error {
 }
 
 func wanted(name string) bool {
-	switch {
-	case strings.HasSuffix(name, "_bucket"), strings.HasSuffix(name, "_sum"), strings.HasSuffix(name, "_count"):
-		return false
+	return strings.HasPrefix(name, "posit_connect_") || strings.HasPrefix(name, "posit_workbench_")
+}
+
+// histogramBase returns the histogram name of a _bucket, _sum or _count
+// series name, else "".
+func histogramBase(name string) string {
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			return base
+		}
 	}
-	return strings.HasPrefix(name, "posit_connect_")
+	return ""
 }
 
 // trendFamilies are the gauges that a time series panel or a rule reads over
@@ -136,6 +164,20 @@ var trendFamilies = map[string]bool{
 	"posit_connect_license_user_seats":  true,
 	"posit_connect_users_active":        true,
 	"posit_connect_scrape_collector_duration_seconds": true,
+	"posit_connect_named_users_union":                 true,
+	"posit_connect_named_users_union_overlap":         true,
+	"posit_workbench_named_users":                     true,
+	"posit_workbench_license_user_seats":              true,
+}
+
+// growing are the gauges that -growth makes grow towards their scraped value.
+var growing = map[string]bool{
+	"posit_connect_license_named_users":         true,
+	"posit_connect_users_active":                true,
+	"job:posit_connect_license_named_users:max": true,
+	"posit_connect_named_users_union":           true,
+	"posit_connect_named_users_union_overlap":   true,
+	"posit_workbench_named_users":               true,
 }
 
 type label struct{ k, v string }
@@ -168,8 +210,9 @@ type gen struct {
 	w        *bufio.Writer
 	end      time.Time
 	step     time.Duration
-	growth   float64
-	samples  int
+	growth    float64
+	continues *regexp.Regexp // counters that end at their scraped value
+	samples   int
 	families int
 }
 
@@ -206,10 +249,24 @@ func (g *gen) series(s sample, start time.Time, n int) []float64 {
 		return float64(i) / float64(n-1)
 	}
 	switch {
-	case strings.HasSuffix(s.name, "_total"):
+	case strings.HasSuffix(s.name, "_total"), histogramBase(s.name) != "":
 		g.counter(s, at, out)
-	case s.name == "posit_connect_license_named_users", s.name == "posit_connect_users_active",
-		s.name == "job:posit_connect_license_named_users:max":
+		// A counter that counts everything there is (a Workbench log read
+		// whole at start-up) continues into its scraped value: the history is
+		// shifted up to end there, or scaled down when it counted more, so the
+		// live scrapes do not look like a burst or a reset. Other counters
+		// count from the exporter's start and begin again as after a restart.
+		if g.continues != nil && g.continues.MatchString(s.name) {
+			last := out[n-1]
+			for i := range out {
+				if s.value >= last {
+					out[i] += s.value - last
+				} else {
+					out[i] = math.Floor(out[i] * s.value / last)
+				}
+			}
+		}
+	case growing[s.name]:
 		for i := range out {
 			out[i] = math.Round(s.value * (1 - g.growth + g.growth*frac(i)))
 		}
@@ -233,9 +290,12 @@ func (g *gen) series(s sample, start time.Time, n int) []float64 {
 // exporter's own requests are steady. Series of a family get Zipf-like shares
 // from a hash of their labels. Related series are derived from one
 // accumulator, so that they stay consistent: sessions ended and their summed
-// length follow the sessions started of the same content, and cache hits are
-// 85 % of the cache requests of the same resource (never more).
+// length follow the sessions started of the same content, cache hits are
+// 85 % of the cache requests of the same resource (never more), and a
+// histogram's buckets, count and sum of one endpoint share their requests
+// (buckets grow with le and end at the count).
 func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
+	hist := histogramBase(s.name)
 	perHour := map[string]float64{
 		"posit_connect_shiny_sessions_total":                 40,
 		"posit_connect_shiny_sessions_ended_total":           40,
@@ -245,17 +305,33 @@ func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
 		"posit_connect_exporter_api_requests_total":          60,
 		"posit_connect_exporter_cache_requests_total":        240,
 		"posit_connect_exporter_cache_hits_total":            240,
+		"posit_workbench_audit_events_total":                 40,
+		"posit_workbench_audit_log_read_bytes_total":         2400,
+		"posit_workbench_audit_log_parse_errors_total":       0.2,
 	}[s.name]
+	if hist != "" {
+		perHour = 60
+	}
 	if perHour == 0 {
 		perHour = 10
 	}
 	steady := strings.HasPrefix(s.name, "posit_connect_exporter_")
-	key := s.labels.get("content_guid") + s.labels.get("resource") + s.labels.get("action")
+	key := s.labels.get("content_guid") + s.labels.get("resource") + s.labels.get("action") + s.labels.get("type")
+	if hist != "" {
+		key = hist + s.labels.get("endpoint")
+	}
 	if key == "" {
 		key = s.labels.String()
 	}
 	share := 1 / math.Pow(float64(1+hash(key)%12), 1.2)
 	meanLen := 120 + float64(hash(key)%1500)
+	// Request latency: exponential with a mean of 5 to 55 ms per endpoint.
+	meanLatency := 0.005 + float64(hash(key)%50)/1000
+	bucketShare := 1.0
+	if le := s.labels.get("le"); le != "" && le != "+Inf" {
+		v, _ := strconv.ParseFloat(le, 64)
+		bucketShare = 1 - math.Exp(-v/meanLatency)
+	}
 	acc := 0.0
 	for i := range out {
 		level := 1.0
@@ -263,6 +339,14 @@ func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
 			level = rhythm(at(i))
 		}
 		acc += perHour * share * level * g.step.Hours()
+		switch {
+		case hist != "" && strings.HasSuffix(s.name, "_bucket"):
+			out[i] = math.Floor(math.Floor(acc) * bucketShare)
+			continue
+		case hist != "" && strings.HasSuffix(s.name, "_sum"):
+			out[i] = math.Floor(acc) * meanLatency
+			continue
+		}
 		switch s.name {
 		case "posit_connect_shiny_sessions_ended_total":
 			out[i] = math.Floor(acc * 0.98)

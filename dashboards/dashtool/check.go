@@ -9,7 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
-
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,16 +17,45 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/dashboards"
 )
 
+// mapFlag collects a repeatable key=value flag.
+type mapFlag map[string]string
+
+func (m mapFlag) String() string { return fmt.Sprint(map[string]string(m)) }
+
+func (m mapFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" || v == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	m[k] = v
+	return nil
+}
+
+// pendingIn returns the pending metrics expr reads.
+func pendingIn(expr string, pending []string) []string {
+	var out []string
+	for _, m := range pending {
+		if strings.Contains(expr, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // checkQueries runs every panel target and every label_values variable of
 // every dashboard and requires each to return at least one numeric value.
 // Data keeps arriving while it runs, so it retries the empty ones until
-// -timeout.
+// -timeout. A target that reads a metric of dashboards.Pending (one the
+// exporter does not export yet) and returns nothing is listed as pending,
+// not failed.
 func checkQueries(args []string) error {
 	fs := flag.NewFlagSet("queries", flag.ExitOnError)
 	base := fs.String("prom", "", "Prometheus base URL")
 	job := fs.String("job", ".+", "value of $job (a regex)")
 	instance := fs.String("instance", ".+", "value of $instance (a regex)")
 	timeout := fs.Duration("timeout", 90*time.Second, "give up after")
+	jobFor := mapFlag{}
+	fs.Var(jobFor, "dashboard-job", "uid=regex: $job for one dashboard instead of -job (repeatable)")
 	_ = fs.Parse(args)
 	if *base == "" {
 		return errors.New("-prom is required")
@@ -35,17 +64,30 @@ func checkQueries(args []string) error {
 	if err != nil {
 		return err
 	}
-	vars := dashboards.Vars{Job: *job, Instance: *instance, RateInterval: "1m", Range: "1h", Interval: "1m"}
+	varsFor := func(uid string) dashboards.Vars {
+		j := *job
+		if re, ok := jobFor[uid]; ok {
+			j = re
+		}
+		return dashboards.Vars{Job: j, Instance: *instance, RateInterval: "1m", Range: "1h", Interval: "1m"}
+	}
+	for uid := range jobFor {
+		if !slices.ContainsFunc(ds, func(d *dashboards.Dashboard) bool { return d.UID == uid }) {
+			return fmt.Errorf("-dashboard-job: no dashboard with uid %q", uid)
+		}
+	}
 	p := newProm(*base)
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
 	type check struct {
-		what string
-		run  func(context.Context) (string, error) // "" when fine, else why not
+		what    string
+		run     func(context.Context) (string, error) // "" when fine, else why not
+		pending []string
 	}
 	var checks []check
 	for _, d := range ds {
+		vars := varsFor(d.UID)
 		for _, v := range d.Templating.List {
 			sel, label, ok := dashboards.LabelValuesQuery(v.Query)
 			if !ok {
@@ -67,7 +109,8 @@ func checkQueries(args []string) error {
 			for _, t := range pn.Targets {
 				expr := vars.Expand(t.Expr)
 				checks = append(checks, check{
-					what: fmt.Sprintf("%s: panel %q %s", d.UID, pn.Title, t.RefID),
+					what:    fmt.Sprintf("%s ($job=%s): panel %q %s", d.UID, vars.Job, pn.Title, t.RefID),
+					pending: pendingIn(t.Expr, dashboards.Pending),
 					run: func(ctx context.Context) (string, error) {
 						res, err := p.query(ctx, expr, time.Now())
 						if err != nil {
@@ -87,27 +130,41 @@ func checkQueries(args []string) error {
 			}
 		}
 	}
-	pending := checks
+	todo := checks
 	start := time.Now()
-	for {
+	var waiting []string // pending-metric queries without data
+	var late []string    // queries that had data only after retries
+	for round := 0; ; round++ {
 		var still []check
 		var reasons []string
-		for _, c := range pending {
+		for _, c := range todo {
 			why, err := c.run(ctx)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.what, err)
 			}
-			if why != "" {
+			switch {
+			case why != "" && len(c.pending) > 0:
+				waiting = append(waiting, fmt.Sprintf("%s: %s (reads %s, which this exporter does not export yet)",
+					c.what, why, strings.Join(c.pending, ", ")))
+			case why != "":
 				still = append(still, c)
 				reasons = append(reasons, c.what+": "+why)
+			case round > 0:
+				late = append(late, fmt.Sprintf("%s (after %s)", c.what, time.Since(start).Round(time.Second)))
 			}
 		}
 		if len(still) == 0 {
-			fmt.Printf("queries: all %d panel and variable queries return data ($job=%s, after %s)\n",
-				len(checks), *job, time.Since(start).Round(time.Second))
+			fmt.Printf("queries: %d of %d panel and variable queries return data (after %s)\n",
+				len(checks)-len(waiting), len(checks), time.Since(start).Round(time.Second))
+			for _, l := range late {
+				fmt.Printf("queries: waited for %s\n", l)
+			}
+			for _, w := range waiting {
+				fmt.Printf("queries: PENDING, not checked: %s\n", w)
+			}
 			return nil
 		}
-		pending = still
+		todo = still
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%d of %d queries return no data:\n  %s", len(still), len(checks), strings.Join(reasons, "\n  "))

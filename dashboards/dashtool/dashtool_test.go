@@ -5,6 +5,7 @@ package main
 
 import (
 	"math"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -54,6 +55,9 @@ func TestFormat(t *testing.T) {
 		{"dtdurations", 20*86400 - 3600, nil, "19 days, 23 hours"},
 		{"dtdurations", -3600, nil, "-1 hour"},
 		{"dateTimeAsIso", 1.8e12, nil, "2027-01-15 08:00"},
+		{"Bps", 2400, nil, "2.4 kB/s"},
+		{"Bps", 12, nil, "12 B/s"},
+		{"dateTimeFromNow", float64(time.Now().Add(-10 * time.Minute).UnixMilli()), nil, "10 minutes ago"},
 	} {
 		if got := format(c.unit, c.v, c.dec); got != c.want {
 			t.Errorf("format(%s, %v) = %q, want %q", c.unit, c.v, got, c.want)
@@ -110,5 +114,72 @@ func TestBackfillSeries(t *testing.T) {
 	}
 	if req[n-1] == 0 || math.Abs(hits[n-1]/req[n-1]-0.85) > 0.05 {
 		t.Errorf("hits/requests = %v/%v", hits[n-1], req[n-1])
+	}
+}
+
+// A histogram's history is one consistent histogram: for every sample the
+// buckets grow with le, the +Inf bucket equals the count, and every series
+// is a counter.
+func TestBackfillHistogram(t *testing.T) {
+	end := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	g := &gen{end: end, step: time.Minute}
+	start := end.Add(-6 * time.Hour)
+	n := int(end.Sub(start)/time.Minute) + 1
+	const h = "posit_connect_exporter_api_request_duration_seconds"
+	ep := label{"endpoint", "/v1/users"}
+	var buckets [][]float64
+	for _, le := range []string{"0.01", "0.1", "1", "+Inf"} {
+		buckets = append(buckets, g.series(sample{name: h + "_bucket", labels: labelSet{ep, {"le", le}}}, start, n))
+	}
+	count := g.series(sample{name: h + "_count", labels: labelSet{ep}}, start, n)
+	sum := g.series(sample{name: h + "_sum", labels: labelSet{ep}}, start, n)
+	other := g.series(sample{name: h + "_count", labels: labelSet{{"endpoint", "/server_settings"}}}, start, n)
+	if count[n-1] == 0 || count[n-1] == other[n-1] {
+		t.Errorf("counts %v and %v: want requests, different per endpoint", count[n-1], other[n-1])
+	}
+	for i := range n {
+		for b := 1; b < len(buckets); b++ {
+			if buckets[b][i] < buckets[b-1][i] {
+				t.Fatalf("sample %d: bucket %d below bucket %d", i, b, b-1)
+			}
+		}
+		if buckets[len(buckets)-1][i] != count[i] {
+			t.Fatalf("sample %d: +Inf bucket %v, count %v", i, buckets[len(buckets)-1][i], count[i])
+		}
+		if i > 0 && (count[i] < count[i-1] || sum[i] < sum[i-1] || buckets[0][i] < buckets[0][i-1]) {
+			t.Fatalf("sample %d: a histogram series decreases", i)
+		}
+	}
+	if mean := sum[n-1] / count[n-1]; mean < 0.005 || mean > 0.055 {
+		t.Errorf("mean latency %v s, want 5 to 55 ms", mean)
+	}
+}
+
+// A counter of a -continue family ends at its scraped value, its history
+// shifted up or scaled down; other counters keep their synthetic history.
+func TestBackfillCounterContinues(t *testing.T) {
+	end := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	g := &gen{end: end, step: time.Minute, continues: regexp.MustCompile("^posit_workbench_.*$")}
+	start := end.Add(-24 * time.Hour)
+	n := int(end.Sub(start)/time.Minute) + 1
+	ls := labelSet{{"type", "session_start"}}
+	const wb = "posit_workbench_audit_events_total"
+	base := (&gen{end: end, step: time.Minute}).series(sample{name: wb, labels: ls}, start, n)
+	big := g.series(sample{name: wb, labels: ls, value: 1e6}, start, n)
+	small := g.series(sample{name: wb, labels: ls, value: base[n-1] / 4}, start, n)
+	other := g.series(sample{name: "posit_connect_audit_events_total", labels: ls, value: 1e6}, start, n)
+	if base[n-1] < 8 {
+		t.Fatalf("history too short to test: %v events", base[n-1])
+	}
+	if big[n-1] != 1e6 || small[n-1] != math.Floor(base[n-1]/4) || other[n-1] == 1e6 {
+		t.Errorf("ends at %v, %v, %v: want 1e6, %v, and the synthetic history", big[n-1], small[n-1], other[n-1], math.Floor(base[n-1]/4))
+	}
+	for i := range n {
+		if big[i]-base[i] != 1e6-base[n-1] {
+			t.Fatalf("sample %d: %v, shifted %v: want a constant shift", i, base[i], big[i])
+		}
+		if i > 0 && small[i] < small[i-1] {
+			t.Fatalf("sample %d: the scaled history decreases", i)
+		}
 	}
 }

@@ -10,6 +10,7 @@
 //	dashtool queries -prom URL -job RE      every panel and variable query returns data
 //	dashtool alerts -prom URL -expect ...   rules healthy, exactly the expected alerts active
 //	dashtool render -prom URL -uid UID ...  HTML preview laid out by gridPos
+//	dashtool wblog -out FILE [-follow D]    synthetic Workbench session audit log
 package main
 
 import (
@@ -36,6 +37,8 @@ func main() {
 		err = checkAlerts(args)
 	case "render":
 		err = render(args)
+	case "wblog":
+		err = wblog(args)
 	default:
 		usage()
 	}
@@ -46,7 +49,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: dashtool freeport|backfill|queries|alerts|render [flags]")
+	fmt.Fprintln(os.Stderr, "usage: dashtool freeport|backfill|queries|alerts|render|wblog [flags]")
 	os.Exit(2)
 }
 

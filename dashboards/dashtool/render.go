@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ func render(args []string) error {
 	step := (span / 240).Truncate(time.Second)
 	rateIv := max(step+time.Minute, 4*time.Minute)
 	vars := dashboards.Vars{Job: *job, Instance: *instance, RateInterval: promDur(rateIv), Range: promDur(span), Interval: promDur(step)}
-	r := &renderer{p: newProm(*base), vars: vars, start: start, end: end, step: step}
+	r := &renderer{p: newProm(*base), vars: vars, start: start, end: end, step: step, pending: dashboards.Pending}
 
 	colW := float64(*width-2*gap) / 24
 	bottom := 0
@@ -115,7 +116,8 @@ body{margin:0;background:#111217;color:#CCCCDC;font:13px/1.3 "DejaVu Sans",Arial
 .stats{display:flex;flex-wrap:wrap;height:100%%;padding:2px 6px 6px;box-sizing:border-box;gap:4px}
 .stat{flex:1 1 0;min-width:60px;display:flex;flex-direction:column;justify-content:center;align-items:center;border-radius:2px;overflow:hidden}
 .stat .v{font-weight:500;white-space:nowrap}.stat .n{font-size:11px;color:#ccccdc;white-space:nowrap}
-.nodata{display:flex;height:100%%;align-items:center;justify-content:center;color:#F2495C;font-size:16px}
+.nodata{display:flex;height:100%%;align-items:center;justify-content:center;color:#F2495C;font-size:16px;text-align:center;padding:0 12px}
+.nodata.pending{color:#8e8e9e;font-size:13px;overflow-wrap:anywhere}
 .bars{padding:2px 8px;box-sizing:border-box;height:100%%;display:flex;flex-direction:column;justify-content:space-around}
 .bar{display:flex;align-items:center;gap:6px;font-size:12px}.bar .l{width:32%%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;text-align:right}
 .bar .t{flex:1;background:#22252b;height:70%%;min-height:10px;position:relative}.bar .f{position:absolute;left:0;top:0;bottom:0;background:linear-gradient(90deg,#5794F2,#B877D9)}
@@ -129,6 +131,9 @@ body{margin:0;background:#111217;color:#CCCCDC;font:13px/1.3 "DejaVu Sans",Arial
 		return err
 	}
 	fmt.Println(height)
+	for _, w := range r.waiting {
+		fmt.Fprintf(os.Stderr, "render %s: PENDING, no data yet in %q (it reads a metric this exporter does not export yet)\n", *uid, w)
+	}
 	if len(r.empty) > 0 {
 		// The page is still written, so the picture shows what is missing.
 		return fmt.Errorf("render %s: no data in: %s", *uid, strings.Join(r.empty, "; "))
@@ -141,7 +146,9 @@ type renderer struct {
 	vars       dashboards.Vars
 	start, end time.Time
 	step       time.Duration
+	pending    []string
 	empty      []string
+	waiting    []string // empty panels that read pending metrics
 }
 
 type result struct {
@@ -149,6 +156,19 @@ type result struct {
 	refID  string
 	value  float64
 	points []point
+}
+
+// noData is the body of an empty panel: red, or grey for a panel waiting for
+// a metric of dashboards.Pending.
+func (r *renderer) noData(pn dashboards.Panel) string {
+	var reads []string
+	for _, t := range pn.Targets {
+		reads = append(reads, pendingIn(t.Expr, r.pending)...)
+	}
+	if len(reads) > 0 {
+		return `<div class="nodata pending">Pending: ` + html.EscapeString(strings.Join(slices.Compact(reads), ", ")) + ` is not exported by this build</div>`
+	}
+	return `<div class="nodata">No data</div>`
 }
 
 func (r *renderer) fetch(pn dashboards.Panel, ranged bool) ([]result, error) {
@@ -178,7 +198,15 @@ func (r *renderer) fetch(pn dashboards.Panel, ranged bool) ([]result, error) {
 		}
 	}
 	if len(out) == 0 {
-		r.empty = append(r.empty, pn.Title)
+		var reads []string
+		for _, t := range pn.Targets {
+			reads = append(reads, pendingIn(t.Expr, r.pending)...)
+		}
+		if len(reads) > 0 {
+			r.waiting = append(r.waiting, pn.Title)
+		} else {
+			r.empty = append(r.empty, pn.Title)
+		}
 	}
 	return out, nil
 }
@@ -222,7 +250,7 @@ func (r *renderer) stat(pn dashboards.Panel, w, h int) (string, error) {
 		return "", err
 	}
 	if len(res) == 0 {
-		return `<div class="nodata">No data</div>`, nil
+		return r.noData(pn), nil
 	}
 	var opt statOptions
 	_ = json.Unmarshal(pn.Options, &opt)
@@ -280,7 +308,7 @@ func (r *renderer) bars(pn dashboards.Panel) (string, error) {
 		return "", err
 	}
 	if len(res) == 0 {
-		return `<div class="nodata">No data</div>`, nil
+		return r.noData(pn), nil
 	}
 	sort.SliceStable(res, func(i, j int) bool { return res[i].value > res[j].value })
 	top := res[0].value
@@ -315,7 +343,7 @@ func (r *renderer) timeseries(pn dashboards.Panel, w, h int) (string, error) {
 		return "", err
 	}
 	if len(res) == 0 {
-		return `<div class="nodata">No data</div>`, nil
+		return r.noData(pn), nil
 	}
 	// Per refId color and dash from byFrameRefID overrides.
 	style := map[string][2]string{}
@@ -438,6 +466,10 @@ func format(unit string, v float64, decimals *int) string {
 		return trim(fmt.Sprintf("%.*f", dec(1), v*100)) + "%"
 	case "reqps":
 		return short(v, dec(-1)) + " req/s"
+	case "Bps":
+		return bytesSI(v, dec(-1)) + "/s"
+	case "dateTimeFromNow":
+		return fromNow(time.Since(time.UnixMilli(int64(v))))
 	case "s":
 		return seconds(v)
 	case "dtdurations":
@@ -479,6 +511,40 @@ func short(v float64, d int) string {
 		d = auto(a)
 	}
 	return trim(fmt.Sprintf("%.*f", d, v))
+}
+
+// bytesSI formats bytes with SI prefixes, as Grafana's "bytes(SI)" family.
+func bytesSI(v float64, d int) string {
+	a := math.Abs(v)
+	for _, s := range []struct {
+		div float64
+		suf string
+	}{{1e9, " GB"}, {1e6, " MB"}, {1e3, " kB"}} {
+		if a >= s.div {
+			return trim(fmt.Sprintf("%.*f", max(d, auto(a/s.div)), v/s.div)) + s.suf
+		}
+	}
+	if d < 0 {
+		d = auto(a)
+	}
+	return trim(fmt.Sprintf("%.*f", d, v)) + " B"
+}
+
+// fromNow says how long ago, roughly, as Grafana's dateTimeFromNow does.
+func fromNow(ago time.Duration) string {
+	switch {
+	case ago < 45*time.Second:
+		return "a few seconds ago"
+	case ago < 90*time.Second:
+		return "a minute ago"
+	case ago < 45*time.Minute:
+		return fmt.Sprintf("%d minutes ago", int(math.Round(ago.Minutes())))
+	case ago < 90*time.Minute:
+		return "an hour ago"
+	case ago < 22*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(math.Round(ago.Hours())))
+	}
+	return fmt.Sprintf("%d days ago", int(math.Round(ago.Hours()/24)))
 }
 
 func seconds(v float64) string {
