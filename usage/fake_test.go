@@ -38,6 +38,9 @@ type fakeSource struct {
 
 	// failX > 0: the failX-th page of the next read of X fails (once).
 	failShiny, failVisits, failAudit, failUsers int
+	// failShinyEnd makes the next Shiny read fail after its last page, as
+	// the request for the empty page after it can.
+	failShinyEnd bool
 	// block, when set, is waited on at the start of every shiny read.
 	block chan struct{}
 
@@ -103,11 +106,14 @@ func (f *fakeSource) EachShinySessionPage(ctx context.Context, q connectapi.Usag
 			rows = append(rows, s)
 		}
 	}
-	fail := f.failShiny
-	f.failShiny = 0
+	fail, failEnd := f.failShiny, f.failShinyEnd
+	f.failShiny, f.failShinyEnd = 0, false
 	size := f.pageSize
 	f.mu.Unlock()
-	return page(ctx, rows, size, fail, fn)
+	if err := page(ctx, rows, size, fail, fn); err != nil || !failEnd {
+		return err
+	}
+	return fmt.Errorf("after the last page: %w", errPage)
 }
 
 func (f *fakeSource) EachVisitPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.Visit) error) error {

@@ -81,6 +81,7 @@ type shinyStream struct {
 	gen       uint64
 	deletes   int          // since the maps were last rebuilt
 	ties      []sessionKey // ended keys kept only because started == mark
+	warned    bool         // a record dated ahead was logged
 }
 
 func newShinyStream(s *Streams) *shinyStream {
@@ -98,6 +99,7 @@ func (st *shinyStream) name() string { return "shiny" }
 type shinyWalk struct {
 	gen         uint64
 	now         time.Time // the read's start (never before position)
+	horizon     time.Time // now + Overlap: records dated later are "ahead"
 	keepFrom    int64     // ended keys before this are not needed by the next read
 	baseline    bool
 	excluded    map[string]bool
@@ -126,7 +128,7 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 	}
 	from := st.walkFrom
 	st.gen++
-	w := &shinyWalk{gen: st.gen, now: now, keepFrom: now.Add(-overlap).UnixNano(), baseline: !st.baselined, excluded: excluded}
+	w := &shinyWalk{gen: st.gen, now: now, horizon: now.Add(overlap), keepFrom: nanos(now.Add(-overlap)), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
 	err = st.s.cfg.Client.EachShinySessionPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.ShinySession) error {
@@ -172,17 +174,15 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 	for i := range p {
 		r := &p[i]
-		started := r.Started.UnixNano()
+		started := nanos(r.Started)
 		if w.hasPrev && started < w.prevStarted && !st.unordered {
 			st.unordered = true
 			st.s.logger.Warn("Connect returned Shiny sessions out of started order; keeping every ended session until each read completes", "stream", "shiny")
 		}
 		w.prevStarted, w.hasPrev = started, true
-		if r.Started.After(st.lastEvent) {
-			st.lastEvent = r.Started
-		}
-		if r.Ended != nil && r.Ended.After(st.lastEvent) {
-			st.lastEvent = *r.Ended
+		st.event(w, r.Started)
+		if r.Ended != nil {
+			st.event(w, *r.Ended)
 		}
 		if isExcluded(w.excluded, r.UserGUID) {
 			continue
@@ -194,10 +194,18 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 			st.seenEnded(w, k, r)
 		}
 	}
-	if st.unordered || len(p) == 0 {
+	// The mark moves to the last started time of the page, leaving out
+	// sessions dated beyond the horizon (they sort last): sessions that
+	// start later must never fall below the mark. Those left out are kept
+	// by key (open, or ended after keepFrom).
+	j := len(p) - 1
+	for j >= 0 && p[j].Started.After(w.horizon) {
+		j--
+	}
+	if st.unordered || j < 0 {
 		return
 	}
-	last := p[len(p)-1].Started.UnixNano()
+	last := nanos(p[j].Started)
 	if !st.markSet || last > st.mark {
 		// Keys kept only because they sat at the old mark are covered by
 		// the new one.
@@ -212,15 +220,31 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 	}
 	// Records at exactly the mark are not covered by it (it is strict):
 	// keep the applied ended ones by key.
-	for i := len(p) - 1; i >= 0 && p[i].Started.UnixNano() == st.mark; i-- {
+	for i := j; i >= 0 && nanos(p[i].Started) == st.mark; i-- {
 		r := &p[i]
 		if r.Ended != nil && !isExcluded(w.excluded, r.UserGUID) {
 			k := sessionKey{content: r.ContentGUID, user: r.UserGUID, started: st.mark}
 			if _, ok := st.ended[k]; !ok {
-				st.ended[k] = r.Ended.UnixNano()
+				st.ended[k] = nanos(*r.Ended)
 				st.ties = append(st.ties, k)
 			}
 		}
+	}
+}
+
+// event moves the last-event time to t, unless t is beyond the read's
+// horizon: a record dated ahead is counted but must not make the stream
+// look fresh when it is not.
+func (st *shinyStream) event(w *shinyWalk, t time.Time) {
+	if t.After(w.horizon) {
+		if !st.warned {
+			st.warned = true
+			st.s.logger.Warn("Connect returned a record dated ahead of the exporter's clock by more than the overlap; it is counted once but does not move the last-event time", "stream", "shiny", "record_time", t, "now", w.now)
+		}
+		return
+	}
+	if t.After(st.lastEvent) {
+		st.lastEvent = t
 	}
 }
 
@@ -257,7 +281,7 @@ func (st *shinyStream) seenOpen(w *shinyWalk, k sessionKey, r *connectapi.ShinyS
 }
 
 func (st *shinyStream) seenEnded(w *shinyWalk, k sessionKey, r *connectapi.ShinySession) {
-	end := r.Ended.UnixNano()
+	end := nanos(*r.Ended)
 	d := r.Ended.Sub(r.Started)
 	if o, ok := st.open[k]; ok {
 		delete(st.open, k)

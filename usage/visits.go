@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +35,7 @@ type visitSeen struct {
 
 // visitStream counts visits. Records come in time order, so after each page
 // the position moves to the page's last time and the dedup set keeps only
-// keys at or after position-Overlap (a FIFO queue expires them).
+// keys at or after position-Overlap (queue expires them by time).
 type visitStream struct {
 	s *Streams
 
@@ -44,11 +45,11 @@ type visitStream struct {
 	unordered bool
 	counts    map[string]uint64
 	seen      map[visitKey]visitSeen
-	queue     []visitKey // keys in insertion (time) order, for expiry
-	head      int
+	queue     visitQueue
 	lastEvent time.Time
 	gen       uint64
-	deletes   int // since seen was last rebuilt
+	deletes   int  // since seen was last rebuilt
+	warned    bool // a record dated ahead was logged
 }
 
 func newVisitStream(s *Streams) *visitStream {
@@ -60,6 +61,7 @@ func (st *visitStream) name() string { return "visits" }
 type visitWalk struct {
 	gen      uint64
 	now      time.Time
+	horizon  time.Time // now + Overlap: records dated later are "ahead"
 	baseline bool
 	excluded map[string]bool
 	prev     int64
@@ -83,7 +85,7 @@ func (st *visitStream) read(ctx context.Context, now time.Time) error {
 		from = st.position.Add(-overlap)
 	}
 	st.gen++
-	w := &visitWalk{gen: st.gen, now: now, baseline: !st.baselined, excluded: excluded}
+	w := &visitWalk{gen: st.gen, now: now, horizon: now.Add(overlap), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
 	err = st.s.cfg.Client.EachVisitPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.Visit) error {
@@ -106,13 +108,15 @@ func (st *visitStream) read(ctx context.Context, now time.Time) error {
 func (st *visitStream) apply(w *visitWalk, p []connectapi.Visit) {
 	for i := range p {
 		v := &p[i]
-		t := v.Time.UnixNano()
+		t := nanos(v.Time)
 		if w.hasPrev && t < w.prev && !st.unordered {
 			st.unordered = true
 			st.s.logger.Warn("Connect returned visits out of time order; the visit position now moves only when a read completes", "stream", "visits")
 		}
 		w.prev, w.hasPrev = t, true
-		if v.Time.After(st.lastEvent) {
+		if v.Time.After(w.horizon) {
+			st.warnAhead(v.Time, w.now)
+		} else if v.Time.After(st.lastEvent) {
 			st.lastEvent = v.Time
 		}
 		if isExcluded(w.excluded, v.UserGUID) || (st.s.ignore != nil && st.s.ignore.MatchString(v.UserAgent)) {
@@ -121,7 +125,7 @@ func (st *visitStream) apply(w *visitWalk, p []connectapi.Visit) {
 		k := visitKey{t: t, h: hashVisit(v)}
 		e, ok := st.seen[k]
 		if !ok {
-			st.queue = append(st.queue, k)
+			st.queue.push(k, nanos(w.horizon))
 		}
 		if e.gen != w.gen {
 			e.gen, e.cur = w.gen, 0
@@ -151,19 +155,24 @@ func (st *visitStream) advance(t time.Time) {
 		return
 	}
 	st.position = t
-	cut := t.Add(-st.s.cfg.Overlap).UnixNano()
-	for st.head < len(st.queue) && st.queue[st.head].t < cut {
-		delete(st.seen, st.queue[st.head])
-		st.head++
+	st.queue.expire(nanos(t.Add(-st.s.cfg.Overlap)), func(k visitKey) {
+		delete(st.seen, k)
 		st.deletes++
-	}
+	})
 	if st.deletes > 4*len(st.seen)+4096 {
 		st.seen, st.deletes = resized(st.seen), 0
 	}
-	if st.head > 1024 && st.head*2 > len(st.queue) {
-		st.queue = append(st.queue[:0:0], st.queue[st.head:]...)
-		st.head = 0
+}
+
+// warnAhead logs, once per stream, a record dated beyond the read's
+// horizon: it is counted, but it neither moves the last-event time nor
+// holds back the expiry of other keys.
+func (st *visitStream) warnAhead(t, now time.Time) {
+	if st.warned {
+		return
 	}
+	st.warned = true
+	st.s.logger.Warn("Connect returned a record dated ahead of the exporter's clock by more than the overlap; it is counted once but does not move the last-event time", "stream", "visits", "record_time", t, "now", now)
 }
 
 func (st *visitStream) describe(ch chan<- *prometheus.Desc) {
@@ -216,6 +225,10 @@ func (st *visitStream) restore(in *visitState) error {
 	maps.Copy(st.counts, in.Counters)
 	seen := slices.Clone(in.Seen)
 	slices.SortStableFunc(seen, func(a, b visitSeenState) int { return a.Time.Compare(b.Time) })
+	horizon := int64(math.MaxInt64)
+	if !st.position.IsZero() {
+		horizon = addNanos(nanos(st.position), st.s.cfg.Overlap)
+	}
 	for _, e := range seen {
 		h, err := parseHash(e.Hash)
 		if err != nil {
@@ -226,13 +239,15 @@ func (st *visitStream) restore(in *visitState) error {
 			return fmt.Errorf("duplicate seen visit %s/%s", e.Time.Format(time.RFC3339Nano), e.Hash)
 		}
 		st.seen[k] = visitSeen{n: e.N}
-		st.queue = append(st.queue, k)
+		st.queue.push(k, horizon)
 	}
 	return nil
 }
 
 // hashVisit is FNV-1a over every field but the time, each followed by a
-// zero byte so that fields cannot run into each other.
+// zero byte so that fields cannot run into each other. A time that Unix
+// nanoseconds cannot hold (the key holds the nearest end of the range) is
+// hashed too, so that such records keep distinct keys.
 func hashVisit(v *connectapi.Visit) uint64 {
 	const (
 		offset = 14695981039346656037
@@ -260,6 +275,9 @@ func hashVisit(v *connectapi.Visit) uint64 {
 		if x < 0x100 {
 			break
 		}
+	}
+	if !inNanoRange(v.Time) {
+		add(v.Time.UTC().Format(time.RFC3339Nano))
 	}
 	return h
 }
