@@ -45,22 +45,37 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 		pending    = map[string]uint64{}
 		newest     string
 		newestTime time.Time
-		first      = true
+		low        string // the lowest id taken in this walk
+		repeated   int
 	)
 	err := st.s.cfg.Client.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
+		ids := make([]string, len(p))
 		for i := range p {
-			e := &p[i]
-			id, ok := normalizeID(string(e.ID))
+			id, ok := normalizeID(string(p[i].ID))
 			if !ok {
-				return fmt.Errorf("audit entry id %.40q is not a decimal number", string(e.ID))
+				return fmt.Errorf("audit entry id %.40q is not a decimal number", string(p[i].ID))
 			}
-			if first {
-				first = false
+			if i > 0 && compareIDs(id, ids[i-1]) >= 0 {
+				return fmt.Errorf("the audit log is not newest first: id %s follows %s on one page", id, ids[i-1])
+			}
+			ids[i] = id
+		}
+		for i := range p {
+			e, id := &p[i], ids[i]
+			if newest == "" {
 				newest, newestTime = id, e.Time
 				if lastID != "" && compareIDs(id, lastID) < 0 {
 					st.s.logger.Warn("The newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
 				}
 			}
+			if low != "" && compareIDs(id, low) >= 0 {
+				// A row already taken: the server's cursor is an offset and
+				// entries arrived during the walk. The new entries are
+				// above newest and are counted by the next read.
+				repeated++
+				continue
+			}
+			low = id
 			if baseline || (lastID != "" && compareIDs(id, lastID) <= 0) {
 				return connectapi.ErrStopPaging
 			}
@@ -71,6 +86,9 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 		}
 		return nil
 	})
+	if repeated > 0 {
+		st.s.logger.Debug("Audit rows repeated across pages were skipped", "stream", "audit", "rows", repeated)
+	}
 	if err != nil {
 		return fmt.Errorf("reading audit logs: %w", err)
 	}

@@ -41,21 +41,21 @@ func TestVisitsDatedAheadDoNotBlockExpiry(t *testing.T) {
 			clk.Advance(time.Second)
 			f.addVisit(connectapi.Visit{ContentGUID: "doc-9", Time: ahead.at(clk.Now()), Path: "/future"})
 			var sizeEarly int64
-			for i := range 300 {
+			for i := range 120 {
 				clk.Advance(10 * time.Second)
 				for j := range 3 {
 					f.addVisit(connectapi.Visit{ContentGUID: fakeStatic[j], UserGUID: "u-1", Time: clk.Now(), Path: "/"})
 				}
 				r := scrape(t, s)
-				if i == 30 {
+				if i == 20 {
 					fi, err := os.Stat(path)
 					if err != nil {
 						t.Fatal(err)
 					}
 					sizeEarly = fi.Size()
 				}
-				if i%50 == 49 {
-					if i%100 == 99 { // a restart from the file on the way
+				if i%30 == 29 {
+					if i == 59 { // a restart from the file on the way
 						if err := s.Close(); err != nil {
 							t.Fatal(err)
 						}
@@ -108,7 +108,7 @@ func TestShinyDatedAheadCounted(t *testing.T) {
 			f.startSession("app-z", "u-9", at)
 			f.endSession("app-z", "u-9", at, at.Add(time.Minute))
 			f.startSession("app-y", "u-9", at.Add(time.Second)) // open, ahead
-			for i := range 200 {
+			for i := range 80 {
 				clk.Advance(10 * time.Second)
 				started := clk.Now().Add(-5 * time.Second)
 				f.startSession(fakeApps[i%4], "u-1", started)

@@ -88,13 +88,34 @@ func (st *visitStream) read(ctx context.Context, now time.Time) error {
 	w := &visitWalk{gen: st.gen, now: now, horizon: now.Add(overlap), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
-	err = st.s.cfg.Client.EachVisitPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.Visit) error {
+	for rereads := 0; ; rereads++ {
+		var again time.Time // set when the walk must be read again from there
+		err = st.s.cfg.Client.EachVisitPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.Visit) error {
+			st.mu.Lock()
+			if t, ok := st.repeated(w, p, from); ok {
+				again = t
+				st.mu.Unlock()
+				return connectapi.ErrStopPaging
+			}
+			st.apply(w, p)
+			st.mu.Unlock()
+			st.s.saved()
+			return nil
+		})
+		if err != nil || again.IsZero() {
+			break
+		}
+		if rereads == maxRereads {
+			err = fmt.Errorf("the server kept repeating rows across pages (%d reads again); trying again at the next read", rereads)
+			break
+		}
+		st.s.logger.Debug("A page repeated rows of the page before; reading again from there", "stream", "visits", "from", again)
 		st.mu.Lock()
-		st.apply(w, p)
+		st.gen++
+		w.gen, w.hasPrev = st.gen, false
 		st.mu.Unlock()
-		st.s.saved()
-		return nil
-	})
+		from = again
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if err != nil {
@@ -103,6 +124,53 @@ func (st *visitStream) read(ctx context.Context, now time.Time) error {
 	st.baselined = true
 	st.advance(now)
 	return nil
+}
+
+// maxRereads bounds how often one read starts again because a page
+// repeated rows of the page before.
+const maxRereads = 1000
+
+// repeated reports whether page p repeats rows of the page before it, which
+// happens when the server's cursor is an offset and records were inserted
+// behind it during the walk (Connect's cursors are keysets; this guards
+// against proxies and other servers). Rows come in time order, so a page
+// that starts before the previous page's last time repeats rows; one that
+// starts at that time repeats rows if one of its leading rows at that time
+// was already seen in this walk (identical visits that straddle two pages
+// look the same; reading again is harmless then). It returns where to
+// read again: from the first repeated row, or from the expiry cut when the
+// keys before the cut are gone (the rows before it were applied and are not
+// read again; the keys at and after it are all kept, so the read from there
+// is exact).
+func (st *visitStream) repeated(w *visitWalk, p []connectapi.Visit, from time.Time) (time.Time, bool) {
+	if !w.hasPrev || st.unordered || len(p) == 0 {
+		return time.Time{}, false
+	}
+	t := nanos(p[0].Time)
+	switch {
+	case t > w.prev:
+		return time.Time{}, false
+	case t == w.prev:
+		seen := false
+		for i := 0; i < len(p) && nanos(p[i].Time) == t && !seen; i++ {
+			e, ok := st.seen[visitKey{t: t, h: hashVisit(&p[i])}]
+			seen = ok && e.gen == w.gen && e.cur > 0
+		}
+		if !seen {
+			return time.Time{}, false
+		}
+	}
+	again := p[0].Time
+	if cut := st.position.Add(-st.s.cfg.Overlap); !st.position.IsZero() && again.Before(cut) {
+		again = cut // the keys before the cut are gone: read what they covered again
+	}
+	if !again.After(from) && t == w.prev {
+		// No progress is possible: the page before holds one time only.
+		// Identical visits straddling the pages are by far the likelier
+		// cause; count them as such.
+		return time.Time{}, false
+	}
+	return again, true
 }
 
 func (st *visitStream) apply(w *visitWalk, p []connectapi.Visit) {
