@@ -199,8 +199,7 @@ func TestSimulatorLiveExact(t *testing.T) {
 				case 4:
 					// A crash whose last save was a few scrapes ago: the
 					// restart re-reads from the older snapshot.
-					s.cancel()
-					s.wg.Wait()
+					crash(s)
 					if snap != nil {
 						if err := os.WriteFile(cfg.StateFile, snap, 0o600); err != nil {
 							t.Fatal(err)

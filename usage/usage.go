@@ -99,8 +99,9 @@ type Streams struct {
 	wg     sync.WaitGroup
 
 	saveMu   sync.Mutex
-	lastSave time.Time // wall clock, for throttling
-	closed   bool      // guarded by saveMu
+	lastSave time.Time  // wall clock, for throttling
+	closed   bool       // guarded by saveMu
+	lock     *stateLock // held from New to Close; nil without a state file
 }
 
 // New validates cfg, loads the state file when there is one and returns
@@ -140,23 +141,41 @@ func New(cfg Config) (*Streams, error) {
 	s.visits = newVisitStream(s)
 	s.audit = newAuditStream(s)
 	if cfg.StateFile != "" {
-		st, err := loadStateFile(cfg.StateFile)
-		if err != nil {
-			return nil, err
-		}
-		if st != nil {
-			if err := s.restore(st); err != nil {
-				return nil, fmt.Errorf("usage: state file %s: %w", cfg.StateFile, err)
-			}
-			s.logger.Info("Usage state restored", "file", cfg.StateFile, "saved_at", st.SavedAt)
-		}
-		if err := checkWritable(cfg.StateFile); err != nil {
+		if err := s.openStateFile(); err != nil {
+			s.lock.release()
 			return nil, err
 		}
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Shiny, s.Visits, s.Audit = s.newStream(s.shiny), s.newStream(s.visits), s.newStream(s.audit)
 	return s, nil
+}
+
+// openStateFile locks the state file, removes what an interrupted write
+// left beside it, and restores the streams from it.
+func (s *Streams) openStateFile() error {
+	path := s.cfg.StateFile
+	lock, err := lockStateFile(path)
+	if err != nil {
+		return err
+	}
+	s.lock = lock
+	if n, err := removeStaleTemps(path); err != nil {
+		s.logger.Warn("Cannot remove temporary files left beside the usage state file", "file", path, "err", err)
+	} else if n > 0 {
+		s.logger.Info("Removed temporary files that an interrupted exporter left beside the usage state file", "file", path, "files", n)
+	}
+	st, err := loadStateFile(path)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		if err := s.restore(st); err != nil {
+			return fmt.Errorf("usage: state file %s: %w", path, err)
+		}
+		s.logger.Info("Usage state restored", "file", path, "saved_at", st.SavedAt)
+	}
+	return checkWritable(path)
 }
 
 func (s *Streams) newStream(impl stream) *Stream {
@@ -178,7 +197,10 @@ func (s *Streams) Close() error {
 	s.wg.Wait()
 	err := s.save(true)
 	s.saveMu.Lock()
-	s.closed = true
+	if !s.closed {
+		s.closed = true
+		s.lock.release()
+	}
 	s.saveMu.Unlock()
 	return err
 }

@@ -161,6 +161,17 @@ func checkMonotone(t testing.TB, prev, cur values) {
 	}
 }
 
+// crash stops s as a killed process stops: reads end, nothing more is
+// written, and the state file's lock goes with the process.
+func crash(s *Streams) {
+	s.cancel()
+	s.wg.Wait()
+	s.saveMu.Lock()
+	s.closed = true
+	s.lock.release()
+	s.saveMu.Unlock()
+}
+
 func newStreams(t testing.TB, cfg Config) *Streams {
 	t.Helper()
 	s, err := New(cfg)
@@ -452,8 +463,7 @@ func TestFakeLiveExact(t *testing.T) {
 					s = newStreams(t, cfg)
 				case 4:
 					// A crash: the state on disk is whatever the last read saved.
-					s.cancel()
-					s.wg.Wait()
+					crash(s)
 					s = newStreams(t, cfg)
 				}
 				r := scrapeCtx(context.Background(), t, s)
