@@ -28,6 +28,8 @@ type auditStream struct {
 	lastID    string // normalised decimal; "" = none (empty log at baseline)
 	counts    map[string]uint64
 	lastEvent time.Time
+	// rebaselines counts the times the stream began counting afresh.
+	rebaselines uint64
 }
 
 func newAuditStream(s *Streams) *auditStream {
@@ -38,8 +40,9 @@ func (st *auditStream) name() string { return "audit" }
 
 func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	st.mu.Lock()
-	baseline, lastID := !st.baselined, st.lastID
+	baseline, lastID, since := !st.baselined, st.lastID, st.lastEvent
 	st.mu.Unlock()
+	restored := false // ids went backwards: count what is newer than since
 
 	var (
 		pending    = map[string]uint64{}
@@ -64,8 +67,15 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 			e, id := &p[i], ids[i]
 			if newest == "" {
 				newest, newestTime = id, e.Time
-				if lastID != "" && compareIDs(id, lastID) < 0 {
-					st.s.logger.Warn("The newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
+				if !baseline && lastID != "" && compareIDs(id, lastID) < 0 {
+					// Connect's database was restored from a backup (or
+					// replaced): the ids counted above its newest are gone
+					// and new entries reuse them. Entries newer than the
+					// newest one counted were all written after the
+					// restore; the rest were counted before.
+					restored = true
+					st.s.logger.Warn("Audit log ids went backwards: the Connect database was restored or replaced; counting resumes from its newest entry",
+						"stream", "audit", "newest_id", id, "last_id", lastID, "since", since)
 				}
 			}
 			if low != "" && compareIDs(id, low) >= 0 {
@@ -76,7 +86,10 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 				continue
 			}
 			low = id
-			if baseline || (lastID != "" && compareIDs(id, lastID) <= 0) {
+			switch {
+			case baseline,
+				restored && (since.IsZero() || !e.Time.After(since)),
+				!restored && lastID != "" && compareIDs(id, lastID) <= 0:
 				return connectapi.ErrStopPaging
 			}
 			pending[e.Action]++
@@ -97,8 +110,11 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	for a, n := range pending {
 		st.counts[a] += n
 	}
-	if newest != "" && (st.lastID == "" || compareIDs(newest, st.lastID) > 0) {
+	if newest != "" && (st.lastID == "" || compareIDs(newest, st.lastID) > 0 || restored) {
 		st.lastID = newest
+	}
+	if restored {
+		st.rebaselines++
 	}
 	if newestTime.After(st.lastEvent) {
 		st.lastEvent = newestTime
@@ -117,13 +133,23 @@ func (st *auditStream) collect(ch chan<- prometheus.Metric) {
 	for a, n := range st.counts {
 		ch <- prometheus.MustNewConstMetric(auditDesc, prometheus.CounterValue, float64(n), a)
 	}
+	emitRebaselines(ch, "audit", st.rebaselines)
 	emitLastEvent(ch, "audit", st.lastEvent)
+}
+
+// reset drops the counters and position: the next read is a baseline.
+func (st *auditStream) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.baselined, st.lastID, st.lastEvent = false, "", time.Time{}
+	st.counts = map[string]uint64{}
+	st.rebaselines++
 }
 
 func (st *auditStream) export() *auditState {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := &auditState{Baselined: st.baselined, LastID: st.lastID, LastEvent: timePtr(st.lastEvent), Counters: make(map[string]uint64, len(st.counts))}
+	out := &auditState{Baselined: st.baselined, Rebaselines: st.rebaselines, LastID: st.lastID, LastEvent: timePtr(st.lastEvent), Counters: make(map[string]uint64, len(st.counts))}
 	maps.Copy(out.Counters, st.counts)
 	return out
 }
@@ -139,6 +165,7 @@ func (st *auditStream) restore(in *auditState) error {
 		st.lastID = id
 	}
 	st.baselined = in.Baselined
+	st.rebaselines = in.Rebaselines
 	st.lastEvent = timeVal(in.LastEvent)
 	maps.Copy(st.counts, in.Counters)
 	return nil

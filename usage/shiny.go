@@ -82,6 +82,8 @@ type shinyStream struct {
 	deletes   int          // since the maps were last rebuilt
 	ties      []sessionKey // ended keys kept only because started == mark
 	warned    bool         // a record dated ahead was logged
+	// rebaselines counts the times the stream began counting afresh.
+	rebaselines uint64
 }
 
 func newShinyStream(s *Streams) *shinyStream {
@@ -337,7 +339,19 @@ func (st *shinyStream) collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(shinyEndedDesc, prometheus.CounterValue, float64(c.ended), guid)
 		ch <- prometheus.MustNewConstMetric(shinyDurationDesc, prometheus.CounterValue, c.duration.seconds(), guid)
 	}
+	emitRebaselines(ch, "shiny", st.rebaselines)
 	emitLastEvent(ch, "shiny", st.lastEvent)
+}
+
+// reset drops the counters, positions and deduplication state: the next
+// read is a baseline.
+func (st *shinyStream) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.baselined, st.position, st.walk, st.walkFrom = false, time.Time{}, false, time.Time{}
+	st.mark, st.markSet, st.unordered, st.lastEvent, st.deletes, st.ties = 0, false, false, time.Time{}, 0, nil
+	st.counts, st.open, st.ended = map[string]*shinyCount{}, map[sessionKey]*openSession{}, map[sessionKey]int64{}
+	st.rebaselines++
 }
 
 // sizes reports the dedup state's size (tests, benchmarks).
@@ -351,13 +365,14 @@ func (st *shinyStream) export() *shinyState {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := &shinyState{
-		Baselined: st.baselined,
-		Unordered: st.unordered,
-		Position:  timePtr(st.position),
-		LastEvent: timePtr(st.lastEvent),
-		Counters:  make(map[string]shinyCounterState, len(st.counts)),
-		Open:      make([]openSessionState, 0, len(st.open)),
-		Ended:     make([]endedSessionState, 0, len(st.ended)),
+		Baselined:   st.baselined,
+		Rebaselines: st.rebaselines,
+		Unordered:   st.unordered,
+		Position:    timePtr(st.position),
+		LastEvent:   timePtr(st.lastEvent),
+		Counters:    make(map[string]shinyCounterState, len(st.counts)),
+		Open:        make([]openSessionState, 0, len(st.open)),
+		Ended:       make([]endedSessionState, 0, len(st.ended)),
 	}
 	if st.walk {
 		out.Walk = &shinyWalkState{From: st.walkFrom.UTC()}
@@ -388,6 +403,7 @@ func (st *shinyStream) restore(in *shinyState) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.baselined = in.Baselined
+	st.rebaselines = in.Rebaselines
 	st.unordered = in.Unordered
 	st.position = timeVal(in.Position)
 	st.lastEvent = timeVal(in.LastEvent)

@@ -16,31 +16,48 @@ import (
 	"time"
 )
 
-// stateVersion is the state file format version. A file with another
-// version is refused rather than guessed at.
-const stateVersion = 1
+// stateVersion is the state file format version written. Version 1 files
+// (without the server's identity) are read too; any other version is
+// refused rather than guessed at.
+const stateVersion = 2
 
 // maxStateBytes bounds the state file read at start-up.
 const maxStateBytes = 1 << 30
 
 // stateFile is the JSON document kept in Config.StateFile.
 type stateFile struct {
-	Version int         `json:"version"`
-	SavedAt time.Time   `json:"saved_at"`
-	Shiny   *shinyState `json:"shiny,omitempty"`
-	Visits  *visitState `json:"visits,omitempty"`
-	Audit   *auditState `json:"audit,omitempty"`
+	Version int          `json:"version"`
+	SavedAt time.Time    `json:"saved_at"`
+	Server  *serverState `json:"server,omitempty"`
+	Shiny   *shinyState  `json:"shiny,omitempty"`
+	Visits  *visitState  `json:"visits,omitempty"`
+	Audit   *auditState  `json:"audit,omitempty"`
+}
+
+// serverState names the Connect server whose counters the file holds.
+type serverState struct {
+	URL string `json:"url,omitempty"`
+	// FirstAudit is the oldest entry of Connect's audit log, which
+	// Connect keeps indefinitely: it identifies the database.
+	FirstAudit *auditIdentity `json:"first_audit,omitempty"`
+}
+
+type auditIdentity struct {
+	ID     string    `json:"id"`
+	Time   time.Time `json:"time"`
+	Action string    `json:"action"`
 }
 
 type shinyState struct {
-	Baselined bool                         `json:"baselined"`
-	Position  *time.Time                   `json:"position,omitempty"`
-	Walk      *shinyWalkState              `json:"walk,omitempty"`
-	Unordered bool                         `json:"unordered,omitempty"`
-	LastEvent *time.Time                   `json:"last_event,omitempty"`
-	Counters  map[string]shinyCounterState `json:"counters"`
-	Open      []openSessionState           `json:"open"`
-	Ended     []endedSessionState          `json:"ended"`
+	Baselined   bool                         `json:"baselined"`
+	Rebaselines uint64                       `json:"rebaselines,omitempty"`
+	Position    *time.Time                   `json:"position,omitempty"`
+	Walk        *shinyWalkState              `json:"walk,omitempty"`
+	Unordered   bool                         `json:"unordered,omitempty"`
+	LastEvent   *time.Time                   `json:"last_event,omitempty"`
+	Counters    map[string]shinyCounterState `json:"counters"`
+	Open        []openSessionState           `json:"open"`
+	Ended       []endedSessionState          `json:"ended"`
 }
 
 // shinyWalkState is a read that has not completed: its from, and the
@@ -73,12 +90,13 @@ type endedSessionState struct {
 }
 
 type visitState struct {
-	Baselined bool              `json:"baselined"`
-	Position  *time.Time        `json:"position,omitempty"`
-	Unordered bool              `json:"unordered,omitempty"`
-	LastEvent *time.Time        `json:"last_event,omitempty"`
-	Counters  map[string]uint64 `json:"counters"`
-	Seen      []visitSeenState  `json:"seen"`
+	Baselined   bool              `json:"baselined"`
+	Rebaselines uint64            `json:"rebaselines,omitempty"`
+	Position    *time.Time        `json:"position,omitempty"`
+	Unordered   bool              `json:"unordered,omitempty"`
+	LastEvent   *time.Time        `json:"last_event,omitempty"`
+	Counters    map[string]uint64 `json:"counters"`
+	Seen        []visitSeenState  `json:"seen"`
 }
 
 type visitSeenState struct {
@@ -88,10 +106,11 @@ type visitSeenState struct {
 }
 
 type auditState struct {
-	Baselined bool              `json:"baselined"`
-	LastID    string            `json:"last_id"`
-	LastEvent *time.Time        `json:"last_event,omitempty"`
-	Counters  map[string]uint64 `json:"counters"`
+	Baselined   bool              `json:"baselined"`
+	Rebaselines uint64            `json:"rebaselines,omitempty"`
+	LastID      string            `json:"last_id"`
+	LastEvent   *time.Time        `json:"last_event,omitempty"`
+	Counters    map[string]uint64 `json:"counters"`
 }
 
 func encodeState(st *stateFile) ([]byte, error) {
@@ -114,8 +133,8 @@ func decodeState(data []byte) (*stateFile, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("invalid JSON: data after the document")
 	}
-	if st.Version != stateVersion {
-		return nil, fmt.Errorf("unsupported version %d (this exporter reads version %d)", st.Version, stateVersion)
+	if st.Version != 1 && st.Version != stateVersion {
+		return nil, fmt.Errorf("unsupported version %d (this exporter reads versions 1 to %d)", st.Version, stateVersion)
 	}
 	if err := st.validate(); err != nil {
 		return nil, err
@@ -132,6 +151,11 @@ func nanoTime(t time.Time) bool {
 func optNanoTime(t *time.Time) bool { return t == nil || nanoTime(*t) }
 
 func (st *stateFile) validate() error {
+	if sv := st.Server; sv != nil && sv.FirstAudit != nil {
+		if _, ok := normalizeID(sv.FirstAudit.ID); !ok || !nanoTime(sv.FirstAudit.Time) {
+			return errors.New("server: invalid first_audit")
+		}
+	}
 	if s := st.Shiny; s != nil {
 		if !optNanoTime(s.Position) || !optNanoTime(s.LastEvent) {
 			return errors.New("shiny: time out of range")

@@ -77,6 +77,12 @@ type Config struct {
 	// background once a scrape stops waiting for it. Default
 	// DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// ServerURL is the Connect server's URL, recorded in the state file
+	// with the server's identity. A state file recorded for another
+	// database is dropped (counting starts afresh); one recorded for
+	// another URL is used only when Connect's identity shows it is the
+	// same database. "" skips the URL comparison.
+	ServerURL string
 }
 
 // Streams holds the three usage streams: Shiny sessions, content visits
@@ -97,6 +103,8 @@ type Streams struct {
 	base   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	server serverCheck
 
 	saveMu   sync.Mutex
 	lastSave time.Time  // wall clock, for throttling
@@ -130,6 +138,7 @@ func New(cfg Config) (*Streams, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Streams{cfg: cfg, logger: cfg.Logger}
+	s.server.url = normalizeURL(cfg.ServerURL)
 	switch {
 	case cfg.IgnoreUserAgent == nil:
 		s.ignore = regexp.MustCompile(DefaultIgnoreUserAgent)
@@ -173,6 +182,7 @@ func (s *Streams) openStateFile() error {
 		if err := s.restore(st); err != nil {
 			return fmt.Errorf("usage: state file %s: %w", path, err)
 		}
+		s.server.stored = st.Server
 		s.logger.Info("Usage state restored", "file", path, "saved_at", st.SavedAt)
 	}
 	return checkWritable(path)
@@ -217,7 +227,7 @@ func (s *Streams) save(force bool) error {
 	if s.closed || (!force && time.Since(s.lastSave) < saveEvery) {
 		return nil
 	}
-	st := &stateFile{Version: stateVersion, SavedAt: s.cfg.Now().UTC()}
+	st := &stateFile{Version: stateVersion, SavedAt: s.cfg.Now().UTC(), Server: s.serverRecord()}
 	st.Shiny = s.shiny.export()
 	st.Visits = s.visits.export()
 	st.Audit = s.audit.export()
@@ -288,6 +298,7 @@ type Stream struct {
 // Describe sends the descriptors of the stream's metrics.
 func (r *Stream) Describe(ch chan<- *prometheus.Desc) {
 	r.impl.describe(ch)
+	ch <- rebaselinesDesc
 	ch <- lastEventDesc
 }
 
@@ -341,7 +352,10 @@ func (r *Stream) start() (<-chan struct{}, error) {
 	r.s.wg.Go(func() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(r.s.base, r.s.cfg.ReadTimeout)
-		err := r.impl.read(ctx, now)
+		err := r.s.verify(ctx)
+		if err == nil {
+			err = r.impl.read(ctx, now)
+		}
 		cancel()
 		if serr := r.s.save(true); serr != nil {
 			r.logger.Error("Cannot write the usage state file; counters are kept in memory", "file", r.s.cfg.StateFile, "err", serr)

@@ -525,12 +525,15 @@ func TestSlowReadServedFromMemory(t *testing.T) {
 func TestStateFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.json")
-	for _, bad := range []string{"", "{", `{"version":2}`, `{"version":1,"extra":1}`, `{"version":1}{}`,
+	for _, bad := range []string{"", "{", `{"version":3}`, `{"version":0}`, `{"version":1,"extra":1}`, `{"version":1}{}`,
 		`{"version":1,"audit":{"last_id":"x","baselined":true,"counters":{}}}`} {
 		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := New(Config{Client: newFake(), StateFile: path})
+		s, err := New(Config{Client: newFake(), StateFile: path})
+		if err == nil {
+			s.Close()
+		}
 		if err == nil || !strings.Contains(err.Error(), "corrupt") {
 			t.Errorf("state %q: want a corrupt-file error, got %v", bad, err)
 		}
@@ -572,6 +575,9 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Errorf("state does not round-trip")
 	}
 	s2 := newStreams(t, cfg)
+	if err := s2.verify(context.Background()); err != nil { // reads the audit log once
+		t.Fatal(err)
+	}
 	f.mu.Lock()
 	f.failShiny, f.failVisits, f.failAudit = 1, 1, 1 // served from the file, not the API
 	f.mu.Unlock()

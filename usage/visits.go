@@ -50,6 +50,8 @@ type visitStream struct {
 	gen       uint64
 	deletes   int  // since seen was last rebuilt
 	warned    bool // a record dated ahead was logged
+	// rebaselines counts the times the stream began counting afresh.
+	rebaselines uint64
 }
 
 func newVisitStream(s *Streams) *visitStream {
@@ -253,7 +255,18 @@ func (st *visitStream) collect(ch chan<- prometheus.Metric) {
 	for guid, n := range st.counts {
 		ch <- prometheus.MustNewConstMetric(visitsDesc, prometheus.CounterValue, float64(n), guid)
 	}
+	emitRebaselines(ch, "visits", st.rebaselines)
 	emitLastEvent(ch, "visits", st.lastEvent)
+}
+
+// reset drops the counters, position and deduplication state: the next
+// read is a baseline.
+func (st *visitStream) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.baselined, st.position, st.unordered, st.lastEvent, st.deletes = false, time.Time{}, false, time.Time{}, 0
+	st.counts, st.seen, st.queue = map[string]uint64{}, map[visitKey]visitSeen{}, visitQueue{}
+	st.rebaselines++
 }
 
 func (st *visitStream) size() int {
@@ -266,12 +279,13 @@ func (st *visitStream) export() *visitState {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := &visitState{
-		Baselined: st.baselined,
-		Unordered: st.unordered,
-		Position:  timePtr(st.position),
-		LastEvent: timePtr(st.lastEvent),
-		Counters:  make(map[string]uint64, len(st.counts)),
-		Seen:      make([]visitSeenState, 0, len(st.seen)),
+		Baselined:   st.baselined,
+		Rebaselines: st.rebaselines,
+		Unordered:   st.unordered,
+		Position:    timePtr(st.position),
+		LastEvent:   timePtr(st.lastEvent),
+		Counters:    make(map[string]uint64, len(st.counts)),
+		Seen:        make([]visitSeenState, 0, len(st.seen)),
 	}
 	maps.Copy(out.Counters, st.counts)
 	for k, e := range st.seen {
@@ -287,6 +301,7 @@ func (st *visitStream) restore(in *visitState) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.baselined = in.Baselined
+	st.rebaselines = in.Rebaselines
 	st.unordered = in.Unordered
 	st.position = timeVal(in.Position)
 	st.lastEvent = timeVal(in.LastEvent)
