@@ -43,6 +43,9 @@ type fakeSource struct {
 	failShinyEnd bool
 	// block, when set, is waited on at the start of every shiny read.
 	block chan struct{}
+	// delay is spent (in real time) on every Shiny and visits page: a slow
+	// server, for reads cut by the read timeout.
+	delay time.Duration
 
 	shinyReads, visitReads, auditReads, userReads int
 	inFlight, maxInFlight                         int // shiny reads at once
@@ -64,7 +67,17 @@ func (f *fakeSource) enter() func() {
 }
 
 func page[T any](ctx context.Context, rows []T, size int, fail int, fn func([]T) error) error {
+	return slowPage(ctx, rows, size, fail, 0, fn)
+}
+
+func slowPage[T any](ctx context.Context, rows []T, size int, fail int, delay time.Duration, fn func([]T) error) error {
 	for i, n := 0, 1; i < len(rows); i, n = i+size, n+1 {
+		if delay > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(delay):
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -108,9 +121,9 @@ func (f *fakeSource) EachShinySessionPage(ctx context.Context, q connectapi.Usag
 	}
 	fail, failEnd := f.failShiny, f.failShinyEnd
 	f.failShiny, f.failShinyEnd = 0, false
-	size := f.pageSize
+	size, delay := f.pageSize, f.delay
 	f.mu.Unlock()
-	if err := page(ctx, rows, size, fail, fn); err != nil || !failEnd {
+	if err := slowPage(ctx, rows, size, fail, delay, fn); err != nil || !failEnd {
 		return err
 	}
 	return fmt.Errorf("after the last page: %w", errPage)
@@ -128,9 +141,9 @@ func (f *fakeSource) EachVisitPage(ctx context.Context, q connectapi.UsageQuery,
 	}
 	fail := f.failVisits
 	f.failVisits = 0
-	size := f.pageSize
+	size, delay := f.pageSize, f.delay
 	f.mu.Unlock()
-	return page(ctx, rows, size, fail, fn)
+	return slowPage(ctx, rows, size, fail, delay, fn)
 }
 
 func (f *fakeSource) EachAuditPage(ctx context.Context, newestFirst bool, fn func([]connectapi.AuditEntry) error) error {

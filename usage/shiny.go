@@ -27,6 +27,7 @@ type openSession struct {
 	counted  bool   // counted in sessions_total
 	baseline bool   // open when counting began: never counted
 	gen      uint64 // last walk that returned it
+	lastSeen int64  // start of the last read that returned it open; 0 unknown
 }
 
 // durationSum is an exact sum of nanoseconds that cannot overflow in
@@ -128,7 +129,7 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 			st.walkFrom = now.Add(-overlap)
 		}
 	}
-	from := st.walkFrom
+	from := st.resumeFrom(overlap)
 	st.gen++
 	w := &shinyWalk{gen: st.gen, now: now, horizon: now.Add(overlap), keepFrom: nanos(now.Add(-overlap)), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
@@ -171,6 +172,31 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 		st.open, st.ended, st.deletes = resized(st.open), resized(st.ended), 0
 	}
 	return nil
+}
+
+// resumeFrom is where a read asks from. A new walk asks from walkFrom. A
+// walk that a failure or the read timeout cut short resumes further on, so
+// that a backlog larger than one read can cover still gets through: every
+// session not yet applied started at or after the mark, so it ended there
+// or later (or is open), and from the mark Connect returns it. Ended
+// sessions that started before the mark were applied; open ones are in the
+// open set, and the read must still return those that have ended since: an
+// open session was last seen open at lastSeen, so its end, recorded at
+// most Overlap late, is at or after lastSeen-Overlap. So the walk resumes
+// from the mark, but never after any open session's lastSeen-Overlap, and
+// never before walkFrom.
+func (st *shinyStream) resumeFrom(overlap time.Duration) time.Time {
+	if !st.markSet || st.unordered {
+		return st.walkFrom
+	}
+	from := st.mark
+	for _, o := range st.open {
+		from = min(from, addNanos(o.lastSeen, -overlap))
+	}
+	if from <= nanos(st.walkFrom) {
+		return st.walkFrom
+	}
+	return time.Unix(0, from).UTC()
 }
 
 func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
@@ -275,7 +301,7 @@ func (st *shinyStream) seenOpen(w *shinyWalk, k sessionKey, r *connectapi.ShinyS
 		o = &openSession{baseline: w.baseline}
 		st.open[k] = o
 	}
-	o.gen = w.gen
+	o.gen, o.lastSeen = w.gen, nanos(w.now)
 	if !o.baseline && !o.counted && st.longEnough(w.now.Sub(r.Started)) {
 		o.counted = true
 		st.count(k.content).started++
@@ -385,7 +411,12 @@ func (st *shinyStream) export() *shinyState {
 		out.Counters[g] = shinyCounterState{Started: c.started, Ended: c.ended, DurationSeconds: c.duration.sec, DurationNanos: c.duration.nsec}
 	}
 	for k, o := range st.open {
-		out.Open = append(out.Open, openSessionState{ContentGUID: k.content, UserGUID: k.user, Started: time.Unix(0, k.started).UTC(), Counted: o.counted, Baseline: o.baseline})
+		entry := openSessionState{ContentGUID: k.content, UserGUID: k.user, Started: time.Unix(0, k.started).UTC(), Counted: o.counted, Baseline: o.baseline}
+		if o.lastSeen != 0 {
+			seen := time.Unix(0, o.lastSeen).UTC()
+			entry.LastSeen = &seen
+		}
+		out.Open = append(out.Open, entry)
 	}
 	for k, e := range st.ended {
 		out.Ended = append(out.Ended, endedSessionState{ContentGUID: k.content, UserGUID: k.user, Started: time.Unix(0, k.started).UTC(), Ended: time.Unix(0, e).UTC()})
@@ -417,7 +448,11 @@ func (st *shinyStream) restore(in *shinyState) error {
 		st.counts[g] = &shinyCount{started: c.Started, ended: c.Ended, duration: durationSum{sec: c.DurationSeconds, nsec: c.DurationNanos}}
 	}
 	for _, o := range in.Open {
-		st.open[sessionKey{content: o.ContentGUID, user: o.UserGUID, started: o.Started.UnixNano()}] = &openSession{counted: o.Counted, baseline: o.Baseline}
+		entry := &openSession{counted: o.Counted, baseline: o.Baseline}
+		if o.LastSeen != nil {
+			entry.lastSeen = o.LastSeen.UnixNano()
+		}
+		st.open[sessionKey{content: o.ContentGUID, user: o.UserGUID, started: o.Started.UnixNano()}] = entry
 	}
 	for _, e := range in.Ended {
 		st.ended[sessionKey{content: e.ContentGUID, user: e.UserGUID, started: e.Started.UnixNano()}] = e.Ended.UnixNano()

@@ -80,6 +80,8 @@ type openSessionState struct {
 	Started     time.Time `json:"started"`
 	Counted     bool      `json:"counted,omitempty"`
 	Baseline    bool      `json:"baseline,omitempty"`
+	// LastSeen is the start of the last read that returned it open.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
 
 type endedSessionState struct {
@@ -170,7 +172,7 @@ func (st *stateFile) validate() error {
 		}
 		keys := make(map[sessionKey]bool, len(s.Open)+len(s.Ended))
 		for _, o := range s.Open {
-			if !nanoTime(o.Started) || (o.Counted && o.Baseline) {
+			if !nanoTime(o.Started) || !optNanoTime(o.LastSeen) || (o.Counted && o.Baseline) {
 				return fmt.Errorf("shiny: invalid open session of %.40q", o.ContentGUID)
 			}
 			k := sessionKey{o.ContentGUID, o.UserGUID, o.Started.UnixNano()}
