@@ -34,6 +34,7 @@ type fakeSource struct {
 	visits   []connectapi.Visit
 	audit    []connectapi.AuditEntry
 	users    []connectapi.User
+	content  []string // GUIDs that EachContent lists
 	pageSize int
 
 	// failX > 0: the failX-th page of the next read of X fails (once).
@@ -47,9 +48,12 @@ type fakeSource struct {
 	// server, for reads cut by the read timeout.
 	delay time.Duration
 
-	shinyReads, visitReads, auditReads, userReads int
-	inFlight, maxInFlight                         int // shiny reads at once
-	lastShinyFrom, lastVisitFrom                  time.Time
+	// failContent > 0 makes the next content lists fail.
+	failContent int
+
+	shinyReads, visitReads, auditReads, userReads, contentReads int
+	inFlight, maxInFlight                                       int // shiny reads at once
+	lastShinyFrom, lastVisitFrom                                time.Time
 }
 
 func newFake() *fakeSource { return &fakeSource{pageSize: 3} }
@@ -168,6 +172,29 @@ func (f *fakeSource) EachUserPage(ctx context.Context, fn func([]connectapi.User
 	f.failUsers = 0
 	f.mu.Unlock()
 	return page(ctx, rows, 2, fail, fn)
+}
+
+func (f *fakeSource) EachContent(ctx context.Context, fn func(*connectapi.Content) error) error {
+	f.mu.Lock()
+	f.contentReads++
+	guids := slices.Clone(f.content)
+	fail := f.failContent > 0
+	if fail {
+		f.failContent--
+	}
+	f.mu.Unlock()
+	if fail {
+		return fmt.Errorf("content: %w", errPage)
+	}
+	for _, g := range guids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(&connectapi.Content{GUID: g, Name: g}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startSession adds an open session; it returns its index.

@@ -32,6 +32,20 @@ type stateFile struct {
 	Shiny   *shinyState  `json:"shiny,omitempty"`
 	Visits  *visitState  `json:"visits,omitempty"`
 	Audit   *auditState  `json:"audit,omitempty"`
+	// Content is what the deleted-content check knows.
+	Content *contentState `json:"content,omitempty"`
+}
+
+type contentState struct {
+	ListedAt *time.Time                     `json:"listed_at,omitempty"`
+	Missing  map[string]missingContentState `json:"missing,omitempty"`
+}
+
+// missingContentState is content with counters that Connect's list did
+// not hold since Since; Counted is its sessions plus visits then.
+type missingContentState struct {
+	Since   time.Time `json:"since"`
+	Counted uint64    `json:"counted"`
 }
 
 // serverState names the Connect server whose counters the file holds.
@@ -153,6 +167,16 @@ func nanoTime(t time.Time) bool {
 func optNanoTime(t *time.Time) bool { return t == nil || nanoTime(*t) }
 
 func (st *stateFile) validate() error {
+	if c := st.Content; c != nil {
+		if !optNanoTime(c.ListedAt) {
+			return errors.New("content: time out of range")
+		}
+		for _, m := range c.Missing {
+			if !nanoTime(m.Since) {
+				return errors.New("content: time out of range")
+			}
+		}
+	}
 	if sv := st.Server; sv != nil && sv.FirstAudit != nil {
 		if _, ok := normalizeID(sv.FirstAudit.ID); !ok || !nanoTime(sv.FirstAudit.Time) {
 			return errors.New("server: invalid first_audit")

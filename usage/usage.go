@@ -41,6 +41,7 @@ type Client interface {
 	EachVisitPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.Visit) error) error
 	EachAuditPage(ctx context.Context, newestFirst bool, fn func([]connectapi.AuditEntry) error) error
 	EachUserPage(ctx context.Context, fn func([]connectapi.User) error) error
+	EachContent(ctx context.Context, fn func(*connectapi.Content) error) error
 }
 
 var _ Client = (*connectapi.Client)(nil)
@@ -77,6 +78,11 @@ type Config struct {
 	// background once a scrape stops waiting for it. Default
 	// DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// DeletedContentRetention is how long the Shiny and visit series of
+	// content that Connect no longer lists are kept; content is listed at
+	// most hourly. 0 means DefaultDeletedContentRetention; negative keeps
+	// them for ever (and never lists content).
+	DeletedContentRetention time.Duration
 	// ServerURL is the Connect server's URL, recorded in the state file
 	// with the server's identity. A state file recorded for another
 	// database is dropped (counting starts afresh); one recorded for
@@ -104,7 +110,8 @@ type Streams struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	server serverCheck
+	server  serverCheck
+	content contentTracker
 
 	saveMu   sync.Mutex
 	lastSave time.Time  // wall clock, for throttling
@@ -121,6 +128,9 @@ func New(cfg Config) (*Streams, error) {
 	}
 	if cfg.Interval < 0 || cfg.Overlap < 0 || cfg.ReadTimeout < 0 || cfg.MinSessionDuration < 0 {
 		return nil, errors.New("usage: negative durations are not allowed")
+	}
+	if cfg.DeletedContentRetention > 0 && cfg.DeletedContentRetention < time.Minute {
+		return nil, errors.New("usage: the retention of deleted content's series must be at least a minute")
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
@@ -231,6 +241,7 @@ func (s *Streams) save(force bool) error {
 	st.Shiny = s.shiny.export()
 	st.Visits = s.visits.export()
 	st.Audit = s.audit.export()
+	st.Content = s.exportContent()
 	data, err := encodeState(st)
 	if err != nil {
 		return err
@@ -264,6 +275,9 @@ func (s *Streams) restore(st *stateFile) error {
 		if err := s.audit.restore(st.Audit); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
+	}
+	if st.Content != nil {
+		s.restoreContent(st.Content)
 	}
 	return nil
 }
@@ -362,6 +376,9 @@ func (r *Stream) start() (<-chan struct{}, error) {
 		}
 		if err != nil {
 			r.logger.Debug("Usage read failed", "err", err)
+		}
+		if err == nil && (r.impl == stream(r.s.shiny) || r.impl == stream(r.s.visits)) {
+			r.s.maybeList(now)
 		}
 		r.mu.Lock()
 		if err == nil {
