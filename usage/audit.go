@@ -102,7 +102,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	if repeated > 0 {
 		st.s.logger.Debug("Audit rows repeated across pages were skipped", "stream", "audit", "rows", repeated)
 	}
-	if err != nil {
+	if err := stopped(err); err != nil {
 		return fmt.Errorf("reading audit logs: %w", err)
 	}
 	st.mu.Lock()

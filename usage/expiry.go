@@ -17,8 +17,14 @@ var (
 	maxNanoTime = time.Unix(0, math.MaxInt64)
 )
 
+// nanoSecLimit is a whole number of seconds inside which UnixNano is exact.
+const nanoSecLimit = math.MaxInt64/int64(time.Second) - 1
+
 // nanos returns t in Unix nanoseconds, saturated to the int64 range.
 func nanos(t time.Time) int64 {
+	if sec := t.Unix(); sec > -nanoSecLimit && sec < nanoSecLimit {
+		return t.UnixNano() // the common case, without time.Time comparisons
+	}
 	switch {
 	case t.Before(minNanoTime):
 		return math.MinInt64
@@ -27,6 +33,22 @@ func nanos(t time.Time) int64 {
 	}
 	return t.UnixNano()
 }
+
+// lastEvent is the newest event time a stream took, with its Unix
+// nanoseconds for cheap comparisons.
+type lastEvent struct {
+	t time.Time
+	n int64
+}
+
+// observe moves to t (n = nanos(t)) when it is newer.
+func (l *lastEvent) observe(t time.Time, n int64) {
+	if l.t.IsZero() || n > l.n {
+		l.t, l.n = t, n
+	}
+}
+
+func (l *lastEvent) set(t time.Time) { l.t, l.n = t, nanos(t) }
 
 // inNanoRange reports whether nanos(t) is exact.
 func inNanoRange(t time.Time) bool { return !t.Before(minNanoTime) && !t.After(maxNanoTime) }
@@ -72,11 +94,14 @@ func (q *visitQueue) push(k visitKey, horizon int64) {
 	}
 }
 
-// expire removes every key dated before cut and hands it to drop.
-func (q *visitQueue) expire(cut int64, drop func(visitKey)) {
+// expire removes every key dated before cut from the queue and from seen,
+// and returns how many it removed.
+func (q *visitQueue) expire(cut int64, seen map[visitKey]visitSeen) int {
+	n := 0
 	for q.head < len(q.fifo) && q.fifo[q.head].t < cut {
-		drop(q.fifo[q.head])
+		delete(seen, q.fifo[q.head])
 		q.head++
+		n++
 	}
 	if q.head == len(q.fifo) {
 		q.fifo, q.head = q.fifo[:0], 0
@@ -85,9 +110,11 @@ func (q *visitQueue) expire(cut int64, drop func(visitKey)) {
 		q.head = 0
 	}
 	for len(q.heap) > 0 && q.heap[0].t < cut {
-		drop(q.heap[0])
+		delete(seen, q.heap[0])
 		q.popMin()
+		n++
 	}
+	return n
 }
 
 func (q *visitQueue) popMin() {

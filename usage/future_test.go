@@ -154,7 +154,7 @@ func TestShinyDatedAheadCounted(t *testing.T) {
 func TestVisitQueueExpiresByTime(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var q visitQueue
-	live := map[visitKey]bool{}
+	live := map[visitKey]visitSeen{}
 	base := int64(1_000_000)
 	for round := range 200 {
 		for range rng.IntN(20) {
@@ -165,19 +165,20 @@ func TestVisitQueueExpiresByTime(t *testing.T) {
 			case 1:
 				k.t = math.MaxInt64
 			}
-			live[k] = true
+			live[k] = visitSeen{n: 1}
 			q.push(k, base+1000)
 		}
 		cut := base + int64(rng.IntN(500))
-		q.expire(cut, func(k visitKey) {
-			if k.t >= cut {
-				t.Fatalf("round %d: expired %d at cut %d", round, k.t, cut)
+		due := 0
+		for k := range live {
+			if k.t < cut {
+				due++
 			}
-			if !live[k] {
-				t.Fatalf("round %d: expired a key twice", round)
-			}
-			delete(live, k)
-		})
+		}
+		before := len(live)
+		if n := q.expire(cut, live); n != due || before-len(live) != due {
+			t.Fatalf("round %d: %d keys due, expire reports %d, removed %d", round, due, n, before-len(live))
+		}
 		for k := range live {
 			if k.t < cut {
 				t.Fatalf("round %d: key %d kept past cut %d", round, k.t, cut)

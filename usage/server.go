@@ -98,6 +98,9 @@ func (s *Streams) verify(ctx context.Context) error {
 // when the log is empty.
 func (s *Streams) firstAudit(ctx context.Context) (ident *auditIdentity, known bool, err error) {
 	err = s.cfg.Client.EachAuditPage(ctx, false, func(p []connectapi.AuditEntry) error {
+		if len(p) == 0 {
+			return nil
+		}
 		id, ok := normalizeID(string(p[0].ID))
 		if !ok {
 			return fmt.Errorf("audit entry id %.40q is not a decimal number", string(p[0].ID))
@@ -105,6 +108,7 @@ func (s *Streams) firstAudit(ctx context.Context) (ident *auditIdentity, known b
 		ident = &auditIdentity{ID: id, Time: time.Unix(0, nanos(p[0].Time)).UTC(), Action: p[0].Action}
 		return connectapi.ErrStopPaging
 	})
+	err = stopped(err)
 	var apiErr *connectapi.APIError
 	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusNotFound) {
 		s.logger.Debug("Connect's audit log cannot be read; the usage state file is matched to the server by URL only", "err", err)
@@ -114,6 +118,15 @@ func (s *Streams) firstAudit(ctx context.Context) (ident *auditIdentity, known b
 		return nil, false, err
 	}
 	return ident, true, nil
+}
+
+// stopped is err, except that a callback's ErrStopPaging handed back by a
+// client that does not swallow it is no error.
+func stopped(err error) error {
+	if errors.Is(err, connectapi.ErrStopPaging) {
+		return nil
+	}
+	return err
 }
 
 func sameIdentity(a, b *auditIdentity) bool {

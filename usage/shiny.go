@@ -78,7 +78,7 @@ type shinyStream struct {
 	counts    map[string]*shinyCount
 	open      map[sessionKey]*openSession
 	ended     map[sessionKey]int64 // end, Unix nanoseconds
-	lastEvent time.Time
+	lastEvent lastEvent
 	gen       uint64
 	deletes   int          // since the maps were last rebuilt
 	ties      []sessionKey // ended keys kept only because started == mark
@@ -103,6 +103,7 @@ type shinyWalk struct {
 	gen         uint64
 	now         time.Time // the read's start (never before position)
 	horizon     time.Time // now + Overlap: records dated later are "ahead"
+	horizonN    int64     // horizon in Unix nanoseconds
 	keepFrom    int64     // ended keys before this are not needed by the next read
 	baseline    bool
 	excluded    map[string]bool
@@ -131,7 +132,7 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 	}
 	from := st.resumeFrom(overlap)
 	st.gen++
-	w := &shinyWalk{gen: st.gen, now: now, horizon: now.Add(overlap), keepFrom: nanos(now.Add(-overlap)), baseline: !st.baselined, excluded: excluded}
+	w := &shinyWalk{gen: st.gen, now: now, horizon: now.Add(overlap), horizonN: nanos(now.Add(overlap)), keepFrom: nanos(now.Add(-overlap)), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
 	err = st.s.cfg.Client.EachShinySessionPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.ShinySession) error {
@@ -208,9 +209,9 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 			st.s.logger.Warn("Connect returned Shiny sessions out of started order; keeping every ended session until each read completes", "stream", "shiny")
 		}
 		w.prevStarted, w.hasPrev = started, true
-		st.event(w, r.Started)
+		st.event(w, r.Started, started)
 		if r.Ended != nil {
-			st.event(w, *r.Ended)
+			st.event(w, *r.Ended, nanos(*r.Ended))
 		}
 		if isExcluded(w.excluded, r.UserGUID) {
 			continue
@@ -263,17 +264,15 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 // event moves the last-event time to t, unless t is beyond the read's
 // horizon: a record dated ahead is counted but must not make the stream
 // look fresh when it is not.
-func (st *shinyStream) event(w *shinyWalk, t time.Time) {
-	if t.After(w.horizon) {
+func (st *shinyStream) event(w *shinyWalk, t time.Time, n int64) {
+	if n > w.horizonN {
 		if !st.warned {
 			st.warned = true
 			st.s.logger.Warn("Connect returned a record dated ahead of the exporter's clock by more than the overlap; it is counted once but does not move the last-event time", "stream", "shiny", "record_time", t, "now", w.now)
 		}
 		return
 	}
-	if t.After(st.lastEvent) {
-		st.lastEvent = t
-	}
+	st.lastEvent.observe(t, n)
 }
 
 // longEnough reports whether a session of length d counts. With no
@@ -366,7 +365,7 @@ func (st *shinyStream) collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(shinyDurationDesc, prometheus.CounterValue, c.duration.seconds(), guid)
 	}
 	emitRebaselines(ch, "shiny", st.rebaselines)
-	emitLastEvent(ch, "shiny", st.lastEvent)
+	emitLastEvent(ch, "shiny", st.lastEvent.t)
 }
 
 // reset drops the counters, positions and deduplication state: the next
@@ -375,7 +374,7 @@ func (st *shinyStream) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.baselined, st.position, st.walk, st.walkFrom = false, time.Time{}, false, time.Time{}
-	st.mark, st.markSet, st.unordered, st.lastEvent, st.deletes, st.ties = 0, false, false, time.Time{}, 0, nil
+	st.mark, st.markSet, st.unordered, st.lastEvent, st.deletes, st.ties = 0, false, false, lastEvent{}, 0, nil
 	st.counts, st.open, st.ended = map[string]*shinyCount{}, map[sessionKey]*openSession{}, map[sessionKey]int64{}
 	st.rebaselines++
 }
@@ -395,7 +394,7 @@ func (st *shinyStream) export() *shinyState {
 		Rebaselines: st.rebaselines,
 		Unordered:   st.unordered,
 		Position:    timePtr(st.position),
-		LastEvent:   timePtr(st.lastEvent),
+		LastEvent:   timePtr(st.lastEvent.t),
 		Counters:    make(map[string]shinyCounterState, len(st.counts)),
 		Open:        make([]openSessionState, 0, len(st.open)),
 		Ended:       make([]endedSessionState, 0, len(st.ended)),
@@ -437,7 +436,7 @@ func (st *shinyStream) restore(in *shinyState) error {
 	st.rebaselines = in.Rebaselines
 	st.unordered = in.Unordered
 	st.position = timeVal(in.Position)
-	st.lastEvent = timeVal(in.LastEvent)
+	st.lastEvent.set(timeVal(in.LastEvent))
 	if in.Walk != nil {
 		st.walk, st.walkFrom = true, in.Walk.From
 		if in.Walk.Mark != nil {

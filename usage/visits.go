@@ -46,7 +46,7 @@ type visitStream struct {
 	counts    map[string]uint64
 	seen      map[visitKey]visitSeen
 	queue     visitQueue
-	lastEvent time.Time
+	lastEvent lastEvent
 	gen       uint64
 	deletes   int  // since seen was last rebuilt
 	warned    bool // a record dated ahead was logged
@@ -64,6 +64,7 @@ type visitWalk struct {
 	gen      uint64
 	now      time.Time
 	horizon  time.Time // now + Overlap: records dated later are "ahead"
+	horizonN int64     // horizon in Unix nanoseconds
 	baseline bool
 	excluded map[string]bool
 	prev     int64
@@ -87,7 +88,7 @@ func (st *visitStream) read(ctx context.Context, now time.Time) error {
 		from = st.position.Add(-overlap)
 	}
 	st.gen++
-	w := &visitWalk{gen: st.gen, now: now, horizon: now.Add(overlap), baseline: !st.baselined, excluded: excluded}
+	w := &visitWalk{gen: st.gen, now: now, horizon: now.Add(overlap), horizonN: nanos(now.Add(overlap)), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
 	for rereads := 0; ; rereads++ {
@@ -104,7 +105,7 @@ func (st *visitStream) read(ctx context.Context, now time.Time) error {
 			st.s.saved()
 			return nil
 		})
-		if err != nil || again.IsZero() {
+		if err = stopped(err); err != nil || again.IsZero() {
 			break
 		}
 		if rereads == maxRereads {
@@ -184,10 +185,10 @@ func (st *visitStream) apply(w *visitWalk, p []connectapi.Visit) {
 			st.s.logger.Warn("Connect returned visits out of time order; the visit position now moves only when a read completes", "stream", "visits")
 		}
 		w.prev, w.hasPrev = t, true
-		if v.Time.After(w.horizon) {
+		if t > w.horizonN {
 			st.warnAhead(v.Time, w.now)
-		} else if v.Time.After(st.lastEvent) {
-			st.lastEvent = v.Time
+		} else {
+			st.lastEvent.observe(v.Time, t)
 		}
 		if isExcluded(w.excluded, v.UserGUID) || (st.s.ignore != nil && st.s.ignore.MatchString(v.UserAgent)) {
 			continue
@@ -195,7 +196,7 @@ func (st *visitStream) apply(w *visitWalk, p []connectapi.Visit) {
 		k := visitKey{t: t, h: hashVisit(v)}
 		e, ok := st.seen[k]
 		if !ok {
-			st.queue.push(k, nanos(w.horizon))
+			st.queue.push(k, w.horizonN)
 		}
 		if e.gen != w.gen {
 			e.gen, e.cur = w.gen, 0
@@ -225,10 +226,7 @@ func (st *visitStream) advance(t time.Time) {
 		return
 	}
 	st.position = t
-	st.queue.expire(nanos(t.Add(-st.s.cfg.Overlap)), func(k visitKey) {
-		delete(st.seen, k)
-		st.deletes++
-	})
+	st.deletes += st.queue.expire(nanos(t.Add(-st.s.cfg.Overlap)), st.seen)
 	if st.deletes > 4*len(st.seen)+4096 {
 		st.seen, st.deletes = resized(st.seen), 0
 	}
@@ -256,7 +254,7 @@ func (st *visitStream) collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(visitsDesc, prometheus.CounterValue, float64(n), guid)
 	}
 	emitRebaselines(ch, "visits", st.rebaselines)
-	emitLastEvent(ch, "visits", st.lastEvent)
+	emitLastEvent(ch, "visits", st.lastEvent.t)
 }
 
 // reset drops the counters, position and deduplication state: the next
@@ -264,7 +262,7 @@ func (st *visitStream) collect(ch chan<- prometheus.Metric) {
 func (st *visitStream) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.baselined, st.position, st.unordered, st.lastEvent, st.deletes = false, time.Time{}, false, time.Time{}, 0
+	st.baselined, st.position, st.unordered, st.lastEvent, st.deletes = false, time.Time{}, false, lastEvent{}, 0
 	st.counts, st.seen, st.queue = map[string]uint64{}, map[visitKey]visitSeen{}, visitQueue{}
 	st.rebaselines++
 }
@@ -283,7 +281,7 @@ func (st *visitStream) export() *visitState {
 		Rebaselines: st.rebaselines,
 		Unordered:   st.unordered,
 		Position:    timePtr(st.position),
-		LastEvent:   timePtr(st.lastEvent),
+		LastEvent:   timePtr(st.lastEvent.t),
 		Counters:    make(map[string]uint64, len(st.counts)),
 		Seen:        make([]visitSeenState, 0, len(st.seen)),
 	}
@@ -304,7 +302,7 @@ func (st *visitStream) restore(in *visitState) error {
 	st.rebaselines = in.Rebaselines
 	st.unordered = in.Unordered
 	st.position = timeVal(in.Position)
-	st.lastEvent = timeVal(in.LastEvent)
+	st.lastEvent.set(timeVal(in.LastEvent))
 	maps.Copy(st.counts, in.Counters)
 	seen := slices.Clone(in.Seen)
 	slices.SortStableFunc(seen, func(a, b visitSeenState) int { return a.Time.Compare(b.Time) })
