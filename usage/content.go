@@ -62,9 +62,12 @@ func (s *Streams) maybeList(now time.Time) {
 		c.running = true
 	}
 	c.mu.Unlock()
-	if !due || s.base.Err() != nil {
+	if !due {
+		return
+	}
+	if s.base.Err() != nil {
 		c.mu.Lock()
-		c.running = c.running && !due
+		c.running = false
 		c.mu.Unlock()
 		return
 	}
@@ -74,6 +77,7 @@ func (s *Streams) maybeList(now time.Time) {
 		err := s.listContent(ctx, now, keep)
 		c.mu.Lock()
 		c.running = false
+		c.listedAt = now // after a failure too: the next attempt waits its turn
 		c.mu.Unlock()
 		if err != nil {
 			s.logger.Warn("Cannot list Connect's content; the series of deleted content are kept until a list succeeds", "err", err)
@@ -131,7 +135,6 @@ func (s *Streams) listContent(ctx context.Context, now time.Time, keep time.Dura
 			expired = append(expired, g)
 		}
 	}
-	c.listedAt = now
 	c.mu.Unlock()
 	if len(expired) == 0 {
 		return nil
@@ -151,7 +154,7 @@ func (s *Streams) listContent(ctx context.Context, now time.Time, keep time.Dura
 	}
 	c.mu.Unlock()
 	if len(drop) > 0 {
-		s.logger.Info("Dropped the usage series of content deleted from Connect", "content", len(drop), "retention", keep)
+		s.logger.Info("Dropped the usage series of content deleted from Connect", "items", len(drop), "retention", keep)
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ type serverCheck struct {
 	done   bool
 	url    string       // this server's URL, normalised; "" when not configured
 	stored *serverState // what the state file said; nil for a new or version 1 file
+	// refused is set once the refusal was logged (reads keep failing).
+	refused bool
 	// current is what the next save records.
 	current serverState
 }
@@ -77,8 +79,11 @@ func (s *Streams) verify(ctx context.Context) error {
 		if known {
 			why = "the state file does not record the database's identity"
 		}
-		s.logger.Error("The usage state file belongs to another Connect server; usage is not counted until it is resolved",
-			"file", s.cfg.StateFile, "state_url", stored.URL, "url", c.url)
+		if !c.refused {
+			c.refused = true
+			s.logger.Error("The usage state file belongs to another Connect server; usage is not counted until it is resolved",
+				"file", s.cfg.StateFile, "state_url", stored.URL, "url", c.url)
+		}
 		return fmt.Errorf("%w: %s was written for %s, not %s, and %s to show they are the same database; give this server its own state file, or remove the file to count afresh",
 			errForeignState, s.cfg.StateFile, stored.URL, c.url, why)
 	}
