@@ -106,6 +106,7 @@ func newApp() (*kingpin.Application, *options) {
 	app.Flag("collector.usage.read-timeout", "Bound of one background read of a usage stream.").Default(usage.DefaultReadTimeout.String()).DurationVar(&o.sh.Usage.ReadTimeout)
 	app.Flag("collector.usage.exclude-users-file", "File of user GUIDs or usernames (one per line, # comments) whose Shiny sessions and visits are not counted.").StringVar(&o.excludeUsersFile)
 	app.Flag("collector.visits.ignore-user-agent", "Regular expression; visits whose user agent matches are not counted (empty: count all).").Default(usage.DefaultIgnoreUserAgent).StringVar(&o.ignoreUserAgent)
+	app.Flag("collector.usage.deleted-content-retention", "How long the Shiny and visit series of content deleted from Connect are kept once Connect's content list (read at most hourly) no longer holds it; 0 keeps them for ever.").Default(usage.DefaultDeletedContentRetention.String()).DurationVar(&o.sh.Usage.DeletedContentRetention)
 	app.Flag("collector.shiny.min-session-duration", "Count a Shiny session only once it has lasted at least this long (0: count all).").Default("0s").DurationVar(&o.sh.Usage.MinSessionDuration)
 	app.Flag("connect.audit-log", "Connect audit log file (Server.AuditLog, [Logging] AuditLog), a file or a glob; repeat for each node. Read incrementally: posit_connect_audit_log_file_*. Works without --connect.url.").StringsVar(&o.spec.AuditLog)
 	app.Flag("connect.audit-log.windows", "Comma-separated windows for posit_connect_audit_log_file_logins.").Default(target.DefaultWindows).StringVar(&o.auditLogWindows)
@@ -157,8 +158,9 @@ func (o *options) validate() error {
 	positive := map[string]time.Duration{"connect.timeout": o.sh.Timeout, "connect.walk-timeout": o.sh.WalkTimeout,
 		"collector.usage.interval": o.sh.Usage.Interval, "collector.usage.read-timeout": o.sh.Usage.ReadTimeout}
 	notNegative := map[string]time.Duration{"timeout-offset": o.timeoutOffset, "collector.usage.overlap": o.sh.Usage.Overlap,
-		"connect.cache-max-age":                o.sh.CacheMaxAge,
-		"collector.shiny.min-session-duration": o.sh.Usage.MinSessionDuration}
+		"connect.cache-max-age":                     o.sh.CacheMaxAge,
+		"collector.shiny.min-session-duration":      o.sh.Usage.MinSessionDuration,
+		"collector.usage.deleted-content-retention": o.sh.Usage.DeletedContentRetention}
 	for flag, ttl := range o.ttls {
 		notNegative["connect.cache-ttl."+flag] = *ttl
 	}
@@ -212,6 +214,9 @@ func (o *options) shared(self *collector.SelfMetrics, logger *slog.Logger) (*tar
 	sh.Collectors, sh.Self, sh.Logger, sh.CheckOnly = map[string]bool{}, self, logger, o.configCheck
 	sh.UserAgent = version.ComponentUserAgent(exporterName)
 	sh.Usage.IgnoreUserAgent = regexp.MustCompile(o.ignoreUserAgent)
+	if sh.Usage.DeletedContentRetention == 0 {
+		sh.Usage.DeletedContentRetention = -1 // the flag's 0 keeps them for ever; usage.Config's 0 is its default
+	}
 	byFlag := map[string]time.Duration{}
 	for flag, ttl := range o.ttls {
 		byFlag[flag] = *ttl

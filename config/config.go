@@ -114,7 +114,8 @@ func (c *Config) validate(knownCollectors []string) error {
 		errs = append(errs, errors.New("servers: list at least one Connect server"))
 	}
 	names := map[string]bool{}
-	stateFiles := map[string]string{}
+	type stateFile struct{ path, server string }
+	var stateFiles []stateFile
 	for i, s := range c.Servers {
 		where := fmt.Sprintf("servers[%d]", i)
 		if s.Name != "" {
@@ -143,10 +144,18 @@ func (c *Config) validate(knownCollectors []string) error {
 			bad("license_seats must not be negative")
 		}
 		if s.StateFile != "" {
-			if other, ok := stateFiles[s.StateFile]; ok {
-				bad("state_file %s is also used by %s", s.StateFile, other)
+			for _, other := range stateFiles {
+				switch {
+				case other.path == s.StateFile:
+					bad("state_file %s is also used by %s; each server needs a state file of its own", s.StateFile, other.server)
+				case SameFile(other.path, s.StateFile):
+					bad("state_file %s is also used by %s (written %s); each server needs a state file of its own", s.StateFile, other.server, other.path)
+				default:
+					continue
+				}
+				break
 			}
-			stateFiles[s.StateFile] = s.Name
+			stateFiles = append(stateFiles, stateFile{s.StateFile, s.Name})
 		}
 		for name := range s.Collectors {
 			if !slices.Contains(knownCollectors, name) {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +90,62 @@ func TestUnionKeys(t *testing.T) {
 		if got := k.Key(u); got != want {
 			t.Errorf("%s: %q, want %q", k, got, want)
 		}
+	}
+}
+
+// TestStateFileSpelledTwice: two servers cannot share a state file however
+// its path is spelled; the error names both servers and both spellings.
+func TestStateFileSpelledTwice(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	existing := filepath.Join(dir, "real", "existing.json")
+	if err := os.WriteFile(existing, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hard := filepath.Join(dir, "hard.json")
+	if err := os.Link(existing, hard); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][2]string{
+		{"/a/shared.json", "/a//shared.json"},
+		{"/a/shared.json", "/a/b/../shared.json"},
+		{"/a/shared.json", "/a/./shared.json"},
+		{"shared.json", filepath.Join(wd, "shared.json")},
+		{filepath.Join(dir, "real", "new.json"), filepath.Join(dir, "link", "new.json")}, // not there yet
+		{existing, filepath.Join(dir, "link", "existing.json")},
+		{existing, hard},
+	} {
+		text := fmt.Sprintf(`servers: [{name: a, url: "https://a", api_key_env: K, state_file: %q}, {name: b, url: "https://b", api_key_env: K, state_file: %q}]`, c[0], c[1])
+		_, err := Parse([]byte(text), collectors)
+		want := fmt.Sprintf("servers[1] (b): state_file %s is also used by a (written %s)", c[1], c[0])
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s and %s: got %v, want %q", c[0], c[1], err, want)
+		}
+		if !SameFile(c[0], c[1]) || !SameFile(c[1], c[0]) {
+			t.Errorf("SameFile(%s, %s) is false", c[0], c[1])
+		}
+	}
+	for _, c := range [][2]string{
+		{"/a/shared.json", "/b/shared.json"},
+		{"/a/shared.json", "/a/shared.json2"},
+		{existing, filepath.Join(dir, "real", "other.json")},
+		{"", ""},
+	} {
+		if SameFile(c[0], c[1]) {
+			t.Errorf("SameFile(%q, %q) is true", c[0], c[1])
+		}
+	}
+	ok := fmt.Sprintf(`servers: [{name: a, url: "https://a", api_key_env: K, state_file: %q}, {name: b, url: "https://b", api_key_env: K, state_file: %q}]`, existing, filepath.Join(dir, "real", "other.json"))
+	if _, err := Parse([]byte(ok), collectors); err != nil {
+		t.Errorf("two distinct state files refused: %v", err)
 	}
 }

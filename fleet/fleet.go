@@ -246,15 +246,17 @@ func (f *Fleet) apply(cfg *config.Config) error {
 // release closes the outgoing servers whose state file an incoming spec
 // uses, and returns them.
 func release(old, kept map[string]*target.Target, incoming []config.Target) []*target.Target {
-	needed := map[string]bool{}
-	for _, spec := range incoming {
-		if spec.StateFile != "" {
-			needed[spec.StateFile] = true
+	needed := func(file string) bool {
+		for _, spec := range incoming {
+			if config.SameFile(spec.StateFile, file) { // however either path is spelled
+				return true
+			}
 		}
+		return false
 	}
 	var released []*target.Target
 	for name, t := range old {
-		if kept[name] != t && t.Spec.StateFile != "" && needed[t.Spec.StateFile] {
+		if kept[name] != t && t.Spec.StateFile != "" && needed(t.Spec.StateFile) {
 			t.Close()
 			released = append(released, t)
 		}

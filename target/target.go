@@ -281,7 +281,7 @@ func (t *Target) usageOpener(client *connectapi.Client, spec config.Target, sh *
 			return streams, nil
 		}
 		cfg := sh.Usage
-		cfg.Client, cfg.StateFile, cfg.Logger = client, spec.StateFile, logger.With("collector", "usage")
+		cfg.Client, cfg.StateFile, cfg.ServerURL, cfg.Logger = client, spec.StateFile, spec.URL, logger.With("collector", "usage")
 		s, err := usage.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", field(spec, "--state.file", "state_file"), err)

@@ -28,6 +28,8 @@ type auditStream struct {
 	lastID    string // normalised decimal; "" = none (empty log at baseline)
 	counts    map[string]uint64
 	lastEvent time.Time
+	// rebaselines counts the times the stream began counting afresh.
+	rebaselines uint64
 }
 
 func newAuditStream(s *Streams) *auditStream {
@@ -38,30 +40,56 @@ func (st *auditStream) name() string { return "audit" }
 
 func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	st.mu.Lock()
-	baseline, lastID := !st.baselined, st.lastID
+	baseline, lastID, since := !st.baselined, st.lastID, st.lastEvent
 	st.mu.Unlock()
+	restored := false // ids went backwards: count what is newer than since
 
 	var (
 		pending    = map[string]uint64{}
 		newest     string
 		newestTime time.Time
-		first      = true
+		low        string // the lowest id taken in this walk
+		repeated   int
 	)
 	err := st.s.cfg.Client.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
+		ids := make([]string, len(p))
 		for i := range p {
-			e := &p[i]
-			id, ok := normalizeID(string(e.ID))
+			id, ok := normalizeID(string(p[i].ID))
 			if !ok {
-				return fmt.Errorf("audit entry id %.40q is not a decimal number", string(e.ID))
+				return fmt.Errorf("audit entry id %.40q is not a decimal number", string(p[i].ID))
 			}
-			if first {
-				first = false
+			if i > 0 && compareIDs(id, ids[i-1]) >= 0 {
+				return fmt.Errorf("the audit log is not newest first: id %s follows %s on one page", id, ids[i-1])
+			}
+			ids[i] = id
+		}
+		for i := range p {
+			e, id := &p[i], ids[i]
+			if newest == "" {
 				newest, newestTime = id, e.Time
-				if lastID != "" && compareIDs(id, lastID) < 0 {
-					st.s.logger.Warn("The newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
+				if !baseline && lastID != "" && compareIDs(id, lastID) < 0 {
+					// Connect's database was restored from a backup (or
+					// replaced): the ids counted above its newest are gone
+					// and new entries reuse them. Entries newer than the
+					// newest one counted were all written after the
+					// restore; the rest were counted before.
+					restored = true
+					st.s.logger.Warn("Audit log ids went backwards: the Connect database was restored or replaced; counting resumes from its newest entry",
+						"stream", "audit", "newest_id", id, "last_id", lastID, "since", since)
 				}
 			}
-			if baseline || (lastID != "" && compareIDs(id, lastID) <= 0) {
+			if low != "" && compareIDs(id, low) >= 0 {
+				// A row already taken: the server's cursor is an offset and
+				// entries arrived during the walk. The new entries are
+				// above newest and are counted by the next read.
+				repeated++
+				continue
+			}
+			low = id
+			switch {
+			case baseline,
+				restored && (since.IsZero() || !e.Time.After(since)),
+				!restored && lastID != "" && compareIDs(id, lastID) <= 0:
 				return connectapi.ErrStopPaging
 			}
 			pending[e.Action]++
@@ -71,7 +99,10 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 		}
 		return nil
 	})
-	if err != nil {
+	if repeated > 0 {
+		st.s.logger.Debug("Audit rows repeated across pages were skipped", "stream", "audit", "rows", repeated)
+	}
+	if err := stopped(err); err != nil {
 		return fmt.Errorf("reading audit logs: %w", err)
 	}
 	st.mu.Lock()
@@ -79,8 +110,11 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	for a, n := range pending {
 		st.counts[a] += n
 	}
-	if newest != "" && (st.lastID == "" || compareIDs(newest, st.lastID) > 0) {
+	if newest != "" && (st.lastID == "" || compareIDs(newest, st.lastID) > 0 || restored) {
 		st.lastID = newest
+	}
+	if restored {
+		st.rebaselines++
 	}
 	if newestTime.After(st.lastEvent) {
 		st.lastEvent = newestTime
@@ -99,13 +133,23 @@ func (st *auditStream) collect(ch chan<- prometheus.Metric) {
 	for a, n := range st.counts {
 		ch <- prometheus.MustNewConstMetric(auditDesc, prometheus.CounterValue, float64(n), a)
 	}
+	emitRebaselines(ch, "audit", st.rebaselines)
 	emitLastEvent(ch, "audit", st.lastEvent)
+}
+
+// reset drops the counters and position: the next read is a baseline.
+func (st *auditStream) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.baselined, st.lastID, st.lastEvent = false, "", time.Time{}
+	st.counts = map[string]uint64{}
+	st.rebaselines++
 }
 
 func (st *auditStream) export() *auditState {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := &auditState{Baselined: st.baselined, LastID: st.lastID, LastEvent: timePtr(st.lastEvent), Counters: make(map[string]uint64, len(st.counts))}
+	out := &auditState{Baselined: st.baselined, Rebaselines: st.rebaselines, LastID: st.lastID, LastEvent: timePtr(st.lastEvent), Counters: make(map[string]uint64, len(st.counts))}
 	maps.Copy(out.Counters, st.counts)
 	return out
 }
@@ -121,6 +165,7 @@ func (st *auditStream) restore(in *auditState) error {
 		st.lastID = id
 	}
 	st.baselined = in.Baselined
+	st.rebaselines = in.Rebaselines
 	st.lastEvent = timeVal(in.LastEvent)
 	maps.Copy(st.counts, in.Counters)
 	return nil

@@ -204,6 +204,8 @@ func (s *synthSource) EachAuditPage(context.Context, bool, func([]connectapi.Aud
 
 func (s *synthSource) EachUserPage(context.Context, func([]connectapi.User) error) error { return nil }
 
+func (s *synthSource) EachContent(context.Context, func(*connectapi.Content) error) error { return nil }
+
 // BenchmarkSynthetic drives n sessions and n visits from the synthetic
 // source through live scrapes every 10 simulated minutes (steady state) or
 // one catch-up read (backlog). Heap after the run must not grow with n.

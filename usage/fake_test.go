@@ -34,16 +34,26 @@ type fakeSource struct {
 	visits   []connectapi.Visit
 	audit    []connectapi.AuditEntry
 	users    []connectapi.User
+	content  []string // GUIDs that EachContent lists
 	pageSize int
 
 	// failX > 0: the failX-th page of the next read of X fails (once).
 	failShiny, failVisits, failAudit, failUsers int
+	// failShinyEnd makes the next Shiny read fail after its last page, as
+	// the request for the empty page after it can.
+	failShinyEnd bool
 	// block, when set, is waited on at the start of every shiny read.
 	block chan struct{}
+	// delay is spent (in real time) on every Shiny and visits page: a slow
+	// server, for reads cut by the read timeout.
+	delay time.Duration
 
-	shinyReads, visitReads, auditReads, userReads int
-	inFlight, maxInFlight                         int // shiny reads at once
-	lastShinyFrom, lastVisitFrom                  time.Time
+	// failContent > 0 makes the next content lists fail.
+	failContent int
+
+	shinyReads, visitReads, auditReads, userReads, contentReads int
+	inFlight, maxInFlight                                       int // shiny reads at once
+	lastShinyFrom, lastVisitFrom                                time.Time
 }
 
 func newFake() *fakeSource { return &fakeSource{pageSize: 3} }
@@ -61,7 +71,17 @@ func (f *fakeSource) enter() func() {
 }
 
 func page[T any](ctx context.Context, rows []T, size int, fail int, fn func([]T) error) error {
+	return slowPage(ctx, rows, size, fail, 0, fn)
+}
+
+func slowPage[T any](ctx context.Context, rows []T, size int, fail int, delay time.Duration, fn func([]T) error) error {
 	for i, n := 0, 1; i < len(rows); i, n = i+size, n+1 {
+		if delay > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(delay):
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -103,11 +123,14 @@ func (f *fakeSource) EachShinySessionPage(ctx context.Context, q connectapi.Usag
 			rows = append(rows, s)
 		}
 	}
-	fail := f.failShiny
-	f.failShiny = 0
-	size := f.pageSize
+	fail, failEnd := f.failShiny, f.failShinyEnd
+	f.failShiny, f.failShinyEnd = 0, false
+	size, delay := f.pageSize, f.delay
 	f.mu.Unlock()
-	return page(ctx, rows, size, fail, fn)
+	if err := slowPage(ctx, rows, size, fail, delay, fn); err != nil || !failEnd {
+		return err
+	}
+	return fmt.Errorf("after the last page: %w", errPage)
 }
 
 func (f *fakeSource) EachVisitPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.Visit) error) error {
@@ -122,9 +145,9 @@ func (f *fakeSource) EachVisitPage(ctx context.Context, q connectapi.UsageQuery,
 	}
 	fail := f.failVisits
 	f.failVisits = 0
-	size := f.pageSize
+	size, delay := f.pageSize, f.delay
 	f.mu.Unlock()
-	return page(ctx, rows, size, fail, fn)
+	return slowPage(ctx, rows, size, fail, delay, fn)
 }
 
 func (f *fakeSource) EachAuditPage(ctx context.Context, newestFirst bool, fn func([]connectapi.AuditEntry) error) error {
@@ -149,6 +172,29 @@ func (f *fakeSource) EachUserPage(ctx context.Context, fn func([]connectapi.User
 	f.failUsers = 0
 	f.mu.Unlock()
 	return page(ctx, rows, 2, fail, fn)
+}
+
+func (f *fakeSource) EachContent(ctx context.Context, fn func(*connectapi.Content) error) error {
+	f.mu.Lock()
+	f.contentReads++
+	guids := slices.Clone(f.content)
+	fail := f.failContent > 0
+	if fail {
+		f.failContent--
+	}
+	f.mu.Unlock()
+	if fail {
+		return fmt.Errorf("content: %w", errPage)
+	}
+	for _, g := range guids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(&connectapi.Content{GUID: g, Name: g}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startSession adds an open session; it returns its index.

@@ -37,11 +37,19 @@ var (
 		prometheus.BuildFQName(namespace, "audit", "events_total"),
 		"Audit log entries by action, each counted once,"+since+".",
 		[]string{"action"}, nil)
+	rebaselinesDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "usage", "rebaselines_total"),
+		"Times a usage stream (shiny, visits, audit) dropped its position and began counting afresh: the audit log's ids went backwards (a restored Connect database), or the state file belonged to another Connect database,"+since+".",
+		[]string{"stream"}, nil)
 	lastEventDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "usage", "last_event_timestamp_seconds"),
 		"Time of the newest event read from each usage stream (shiny, visits, audit) and applied, counted or not; absent until the stream has seen one.",
 		[]string{"stream"}, nil)
 )
+
+func emitRebaselines(ch chan<- prometheus.Metric, stream string, n uint64) {
+	ch <- prometheus.MustNewConstMetric(rebaselinesDesc, prometheus.CounterValue, float64(n), stream)
+}
 
 func emitLastEvent(ch chan<- prometheus.Metric, stream string, t time.Time) {
 	if t.IsZero() {

@@ -27,6 +27,7 @@ type openSession struct {
 	counted  bool   // counted in sessions_total
 	baseline bool   // open when counting began: never counted
 	gen      uint64 // last walk that returned it
+	lastSeen int64  // start of the last read that returned it open; 0 unknown
 }
 
 // durationSum is an exact sum of nanoseconds that cannot overflow in
@@ -77,10 +78,13 @@ type shinyStream struct {
 	counts    map[string]*shinyCount
 	open      map[sessionKey]*openSession
 	ended     map[sessionKey]int64 // end, Unix nanoseconds
-	lastEvent time.Time
+	lastEvent lastEvent
 	gen       uint64
 	deletes   int          // since the maps were last rebuilt
 	ties      []sessionKey // ended keys kept only because started == mark
+	warned    bool         // a record dated ahead was logged
+	// rebaselines counts the times the stream began counting afresh.
+	rebaselines uint64
 }
 
 func newShinyStream(s *Streams) *shinyStream {
@@ -98,6 +102,8 @@ func (st *shinyStream) name() string { return "shiny" }
 type shinyWalk struct {
 	gen         uint64
 	now         time.Time // the read's start (never before position)
+	horizon     time.Time // now + Overlap: records dated later are "ahead"
+	horizonN    int64     // horizon in Unix nanoseconds
 	keepFrom    int64     // ended keys before this are not needed by the next read
 	baseline    bool
 	excluded    map[string]bool
@@ -124,9 +130,9 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 			st.walkFrom = now.Add(-overlap)
 		}
 	}
-	from := st.walkFrom
+	from := st.resumeFrom(overlap)
 	st.gen++
-	w := &shinyWalk{gen: st.gen, now: now, keepFrom: now.Add(-overlap).UnixNano(), baseline: !st.baselined, excluded: excluded}
+	w := &shinyWalk{gen: st.gen, now: now, horizon: now.Add(overlap), horizonN: nanos(now.Add(overlap)), keepFrom: nanos(now.Add(-overlap)), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
 	err = st.s.cfg.Client.EachShinySessionPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.ShinySession) error {
@@ -169,20 +175,43 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// resumeFrom is where a read asks from. A new walk asks from walkFrom. A
+// walk that a failure or the read timeout cut short resumes further on, so
+// that a backlog larger than one read can cover still gets through: every
+// session not yet applied started at or after the mark, so it ended there
+// or later (or is open), and from the mark Connect returns it. Ended
+// sessions that started before the mark were applied; open ones are in the
+// open set, and the read must still return those that have ended since: an
+// open session was last seen open at lastSeen, so its end, recorded at
+// most Overlap late, is at or after lastSeen-Overlap. So the walk resumes
+// from the mark, but never after any open session's lastSeen-Overlap, and
+// never before walkFrom.
+func (st *shinyStream) resumeFrom(overlap time.Duration) time.Time {
+	if !st.markSet || st.unordered {
+		return st.walkFrom
+	}
+	from := st.mark
+	for _, o := range st.open {
+		from = min(from, addNanos(o.lastSeen, -overlap))
+	}
+	if from <= nanos(st.walkFrom) {
+		return st.walkFrom
+	}
+	return time.Unix(0, from).UTC()
+}
+
 func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 	for i := range p {
 		r := &p[i]
-		started := r.Started.UnixNano()
+		started := nanos(r.Started)
 		if w.hasPrev && started < w.prevStarted && !st.unordered {
 			st.unordered = true
 			st.s.logger.Warn("Connect returned Shiny sessions out of started order; keeping every ended session until each read completes", "stream", "shiny")
 		}
 		w.prevStarted, w.hasPrev = started, true
-		if r.Started.After(st.lastEvent) {
-			st.lastEvent = r.Started
-		}
-		if r.Ended != nil && r.Ended.After(st.lastEvent) {
-			st.lastEvent = *r.Ended
+		st.event(w, r.Started, started)
+		if r.Ended != nil {
+			st.event(w, *r.Ended, nanos(*r.Ended))
 		}
 		if isExcluded(w.excluded, r.UserGUID) {
 			continue
@@ -194,10 +223,18 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 			st.seenEnded(w, k, r)
 		}
 	}
-	if st.unordered || len(p) == 0 {
+	// The mark moves to the last started time of the page, leaving out
+	// sessions dated beyond the horizon (they sort last): sessions that
+	// start later must never fall below the mark. Those left out are kept
+	// by key (open, or ended after keepFrom).
+	j := len(p) - 1
+	for j >= 0 && p[j].Started.After(w.horizon) {
+		j--
+	}
+	if st.unordered || j < 0 {
 		return
 	}
-	last := p[len(p)-1].Started.UnixNano()
+	last := nanos(p[j].Started)
 	if !st.markSet || last > st.mark {
 		// Keys kept only because they sat at the old mark are covered by
 		// the new one.
@@ -212,16 +249,30 @@ func (st *shinyStream) apply(w *shinyWalk, p []connectapi.ShinySession) {
 	}
 	// Records at exactly the mark are not covered by it (it is strict):
 	// keep the applied ended ones by key.
-	for i := len(p) - 1; i >= 0 && p[i].Started.UnixNano() == st.mark; i-- {
+	for i := j; i >= 0 && nanos(p[i].Started) == st.mark; i-- {
 		r := &p[i]
 		if r.Ended != nil && !isExcluded(w.excluded, r.UserGUID) {
 			k := sessionKey{content: r.ContentGUID, user: r.UserGUID, started: st.mark}
 			if _, ok := st.ended[k]; !ok {
-				st.ended[k] = r.Ended.UnixNano()
+				st.ended[k] = nanos(*r.Ended)
 				st.ties = append(st.ties, k)
 			}
 		}
 	}
+}
+
+// event moves the last-event time to t, unless t is beyond the read's
+// horizon: a record dated ahead is counted but must not make the stream
+// look fresh when it is not.
+func (st *shinyStream) event(w *shinyWalk, t time.Time, n int64) {
+	if n > w.horizonN {
+		if !st.warned {
+			st.warned = true
+			st.s.logger.Warn("Connect returned a record dated ahead of the exporter's clock by more than the overlap; it is counted once but does not move the last-event time", "stream", "shiny", "record_time", t, "now", w.now)
+		}
+		return
+	}
+	st.lastEvent.observe(t, n)
 }
 
 // longEnough reports whether a session of length d counts. With no
@@ -249,7 +300,7 @@ func (st *shinyStream) seenOpen(w *shinyWalk, k sessionKey, r *connectapi.ShinyS
 		o = &openSession{baseline: w.baseline}
 		st.open[k] = o
 	}
-	o.gen = w.gen
+	o.gen, o.lastSeen = w.gen, nanos(w.now)
 	if !o.baseline && !o.counted && st.longEnough(w.now.Sub(r.Started)) {
 		o.counted = true
 		st.count(k.content).started++
@@ -257,7 +308,7 @@ func (st *shinyStream) seenOpen(w *shinyWalk, k sessionKey, r *connectapi.ShinyS
 }
 
 func (st *shinyStream) seenEnded(w *shinyWalk, k sessionKey, r *connectapi.ShinySession) {
-	end := r.Ended.UnixNano()
+	end := nanos(*r.Ended)
 	d := r.Ended.Sub(r.Started)
 	if o, ok := st.open[k]; ok {
 		delete(st.open, k)
@@ -313,7 +364,19 @@ func (st *shinyStream) collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(shinyEndedDesc, prometheus.CounterValue, float64(c.ended), guid)
 		ch <- prometheus.MustNewConstMetric(shinyDurationDesc, prometheus.CounterValue, c.duration.seconds(), guid)
 	}
-	emitLastEvent(ch, "shiny", st.lastEvent)
+	emitRebaselines(ch, "shiny", st.rebaselines)
+	emitLastEvent(ch, "shiny", st.lastEvent.t)
+}
+
+// reset drops the counters, positions and deduplication state: the next
+// read is a baseline.
+func (st *shinyStream) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.baselined, st.position, st.walk, st.walkFrom = false, time.Time{}, false, time.Time{}
+	st.mark, st.markSet, st.unordered, st.lastEvent, st.deletes, st.ties = 0, false, false, lastEvent{}, 0, nil
+	st.counts, st.open, st.ended = map[string]*shinyCount{}, map[sessionKey]*openSession{}, map[sessionKey]int64{}
+	st.rebaselines++
 }
 
 // sizes reports the dedup state's size (tests, benchmarks).
@@ -327,13 +390,14 @@ func (st *shinyStream) export() *shinyState {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := &shinyState{
-		Baselined: st.baselined,
-		Unordered: st.unordered,
-		Position:  timePtr(st.position),
-		LastEvent: timePtr(st.lastEvent),
-		Counters:  make(map[string]shinyCounterState, len(st.counts)),
-		Open:      make([]openSessionState, 0, len(st.open)),
-		Ended:     make([]endedSessionState, 0, len(st.ended)),
+		Baselined:   st.baselined,
+		Rebaselines: st.rebaselines,
+		Unordered:   st.unordered,
+		Position:    timePtr(st.position),
+		LastEvent:   timePtr(st.lastEvent.t),
+		Counters:    make(map[string]shinyCounterState, len(st.counts)),
+		Open:        make([]openSessionState, 0, len(st.open)),
+		Ended:       make([]endedSessionState, 0, len(st.ended)),
 	}
 	if st.walk {
 		out.Walk = &shinyWalkState{From: st.walkFrom.UTC()}
@@ -346,7 +410,12 @@ func (st *shinyStream) export() *shinyState {
 		out.Counters[g] = shinyCounterState{Started: c.started, Ended: c.ended, DurationSeconds: c.duration.sec, DurationNanos: c.duration.nsec}
 	}
 	for k, o := range st.open {
-		out.Open = append(out.Open, openSessionState{ContentGUID: k.content, UserGUID: k.user, Started: time.Unix(0, k.started).UTC(), Counted: o.counted, Baseline: o.baseline})
+		entry := openSessionState{ContentGUID: k.content, UserGUID: k.user, Started: time.Unix(0, k.started).UTC(), Counted: o.counted, Baseline: o.baseline}
+		if o.lastSeen != 0 {
+			seen := time.Unix(0, o.lastSeen).UTC()
+			entry.LastSeen = &seen
+		}
+		out.Open = append(out.Open, entry)
 	}
 	for k, e := range st.ended {
 		out.Ended = append(out.Ended, endedSessionState{ContentGUID: k.content, UserGUID: k.user, Started: time.Unix(0, k.started).UTC(), Ended: time.Unix(0, e).UTC()})
@@ -364,9 +433,10 @@ func (st *shinyStream) restore(in *shinyState) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.baselined = in.Baselined
+	st.rebaselines = in.Rebaselines
 	st.unordered = in.Unordered
 	st.position = timeVal(in.Position)
-	st.lastEvent = timeVal(in.LastEvent)
+	st.lastEvent.set(timeVal(in.LastEvent))
 	if in.Walk != nil {
 		st.walk, st.walkFrom = true, in.Walk.From
 		if in.Walk.Mark != nil {
@@ -377,7 +447,11 @@ func (st *shinyStream) restore(in *shinyState) error {
 		st.counts[g] = &shinyCount{started: c.Started, ended: c.Ended, duration: durationSum{sec: c.DurationSeconds, nsec: c.DurationNanos}}
 	}
 	for _, o := range in.Open {
-		st.open[sessionKey{content: o.ContentGUID, user: o.UserGUID, started: o.Started.UnixNano()}] = &openSession{counted: o.Counted, baseline: o.Baseline}
+		entry := &openSession{counted: o.Counted, baseline: o.Baseline}
+		if o.LastSeen != nil {
+			entry.lastSeen = o.LastSeen.UnixNano()
+		}
+		st.open[sessionKey{content: o.ContentGUID, user: o.UserGUID, started: o.Started.UnixNano()}] = entry
 	}
 	for _, e := range in.Ended {
 		st.ended[sessionKey{content: e.ContentGUID, user: e.UserGUID, started: e.Started.UnixNano()}] = e.Ended.UnixNano()

@@ -199,8 +199,7 @@ func TestSimulatorLiveExact(t *testing.T) {
 				case 4:
 					// A crash whose last save was a few scrapes ago: the
 					// restart re-reads from the older snapshot.
-					s.cancel()
-					s.wg.Wait()
+					crash(s)
 					if snap != nil {
 						if err := os.WriteFile(cfg.StateFile, snap, 0o600); err != nil {
 							t.Fatal(err)
@@ -261,6 +260,13 @@ func TestSimulatorLiveExact(t *testing.T) {
 			}
 			if pages < 2*scrapes {
 				t.Errorf("only %d Shiny pages read: reads did not span several pages", pages)
+			}
+			// Every restart matched the file to the simulator's identity.
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if st := readState(t, cfg.StateFile); st.Server == nil || st.Server.FirstAudit == nil || st.Shiny.Rebaselines+st.Visits.Rebaselines+st.Audit.Rebaselines != 0 {
+				t.Errorf("server identity %+v, rebaselines %d/%d/%d", st.Server, st.Shiny.Rebaselines, st.Visits.Rebaselines, st.Audit.Rebaselines)
 			}
 		})
 	}

@@ -16,31 +16,62 @@ import (
 	"time"
 )
 
-// stateVersion is the state file format version. A file with another
-// version is refused rather than guessed at.
-const stateVersion = 1
+// stateVersion is the state file format version written. Version 1 files
+// (without the server's identity) are read too; any other version is
+// refused rather than guessed at.
+const stateVersion = 2
 
 // maxStateBytes bounds the state file read at start-up.
 const maxStateBytes = 1 << 30
 
 // stateFile is the JSON document kept in Config.StateFile.
 type stateFile struct {
-	Version int         `json:"version"`
-	SavedAt time.Time   `json:"saved_at"`
-	Shiny   *shinyState `json:"shiny,omitempty"`
-	Visits  *visitState `json:"visits,omitempty"`
-	Audit   *auditState `json:"audit,omitempty"`
+	Version int          `json:"version"`
+	SavedAt time.Time    `json:"saved_at"`
+	Server  *serverState `json:"server,omitempty"`
+	Shiny   *shinyState  `json:"shiny,omitempty"`
+	Visits  *visitState  `json:"visits,omitempty"`
+	Audit   *auditState  `json:"audit,omitempty"`
+	// Content is what the deleted-content check knows.
+	Content *contentState `json:"content,omitempty"`
+}
+
+type contentState struct {
+	ListedAt *time.Time                     `json:"listed_at,omitempty"`
+	Missing  map[string]missingContentState `json:"missing,omitempty"`
+}
+
+// missingContentState is content with counters that Connect's list did
+// not hold since Since; Counted is its sessions plus visits then.
+type missingContentState struct {
+	Since   time.Time `json:"since"`
+	Counted uint64    `json:"counted"`
+}
+
+// serverState names the Connect server whose counters the file holds.
+type serverState struct {
+	URL string `json:"url,omitempty"`
+	// FirstAudit is the oldest entry of Connect's audit log, which
+	// Connect keeps indefinitely: it identifies the database.
+	FirstAudit *auditIdentity `json:"first_audit,omitempty"`
+}
+
+type auditIdentity struct {
+	ID     string    `json:"id"`
+	Time   time.Time `json:"time"`
+	Action string    `json:"action"`
 }
 
 type shinyState struct {
-	Baselined bool                         `json:"baselined"`
-	Position  *time.Time                   `json:"position,omitempty"`
-	Walk      *shinyWalkState              `json:"walk,omitempty"`
-	Unordered bool                         `json:"unordered,omitempty"`
-	LastEvent *time.Time                   `json:"last_event,omitempty"`
-	Counters  map[string]shinyCounterState `json:"counters"`
-	Open      []openSessionState           `json:"open"`
-	Ended     []endedSessionState          `json:"ended"`
+	Baselined   bool                         `json:"baselined"`
+	Rebaselines uint64                       `json:"rebaselines,omitempty"`
+	Position    *time.Time                   `json:"position,omitempty"`
+	Walk        *shinyWalkState              `json:"walk,omitempty"`
+	Unordered   bool                         `json:"unordered,omitempty"`
+	LastEvent   *time.Time                   `json:"last_event,omitempty"`
+	Counters    map[string]shinyCounterState `json:"counters"`
+	Open        []openSessionState           `json:"open"`
+	Ended       []endedSessionState          `json:"ended"`
 }
 
 // shinyWalkState is a read that has not completed: its from, and the
@@ -63,6 +94,8 @@ type openSessionState struct {
 	Started     time.Time `json:"started"`
 	Counted     bool      `json:"counted,omitempty"`
 	Baseline    bool      `json:"baseline,omitempty"`
+	// LastSeen is the start of the last read that returned it open.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
 
 type endedSessionState struct {
@@ -73,12 +106,13 @@ type endedSessionState struct {
 }
 
 type visitState struct {
-	Baselined bool              `json:"baselined"`
-	Position  *time.Time        `json:"position,omitempty"`
-	Unordered bool              `json:"unordered,omitempty"`
-	LastEvent *time.Time        `json:"last_event,omitempty"`
-	Counters  map[string]uint64 `json:"counters"`
-	Seen      []visitSeenState  `json:"seen"`
+	Baselined   bool              `json:"baselined"`
+	Rebaselines uint64            `json:"rebaselines,omitempty"`
+	Position    *time.Time        `json:"position,omitempty"`
+	Unordered   bool              `json:"unordered,omitempty"`
+	LastEvent   *time.Time        `json:"last_event,omitempty"`
+	Counters    map[string]uint64 `json:"counters"`
+	Seen        []visitSeenState  `json:"seen"`
 }
 
 type visitSeenState struct {
@@ -88,10 +122,11 @@ type visitSeenState struct {
 }
 
 type auditState struct {
-	Baselined bool              `json:"baselined"`
-	LastID    string            `json:"last_id"`
-	LastEvent *time.Time        `json:"last_event,omitempty"`
-	Counters  map[string]uint64 `json:"counters"`
+	Baselined   bool              `json:"baselined"`
+	Rebaselines uint64            `json:"rebaselines,omitempty"`
+	LastID      string            `json:"last_id"`
+	LastEvent   *time.Time        `json:"last_event,omitempty"`
+	Counters    map[string]uint64 `json:"counters"`
 }
 
 func encodeState(st *stateFile) ([]byte, error) {
@@ -114,8 +149,8 @@ func decodeState(data []byte) (*stateFile, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("invalid JSON: data after the document")
 	}
-	if st.Version != stateVersion {
-		return nil, fmt.Errorf("unsupported version %d (this exporter reads version %d)", st.Version, stateVersion)
+	if st.Version != 1 && st.Version != stateVersion {
+		return nil, fmt.Errorf("unsupported version %d (this exporter reads versions 1 to %d)", st.Version, stateVersion)
 	}
 	if err := st.validate(); err != nil {
 		return nil, err
@@ -132,6 +167,21 @@ func nanoTime(t time.Time) bool {
 func optNanoTime(t *time.Time) bool { return t == nil || nanoTime(*t) }
 
 func (st *stateFile) validate() error {
+	if c := st.Content; c != nil {
+		if !optNanoTime(c.ListedAt) {
+			return errors.New("content: time out of range")
+		}
+		for _, m := range c.Missing {
+			if !nanoTime(m.Since) {
+				return errors.New("content: time out of range")
+			}
+		}
+	}
+	if sv := st.Server; sv != nil && sv.FirstAudit != nil {
+		if _, ok := normalizeID(sv.FirstAudit.ID); !ok || !nanoTime(sv.FirstAudit.Time) {
+			return errors.New("server: invalid first_audit")
+		}
+	}
 	if s := st.Shiny; s != nil {
 		if !optNanoTime(s.Position) || !optNanoTime(s.LastEvent) {
 			return errors.New("shiny: time out of range")
@@ -146,7 +196,7 @@ func (st *stateFile) validate() error {
 		}
 		keys := make(map[sessionKey]bool, len(s.Open)+len(s.Ended))
 		for _, o := range s.Open {
-			if !nanoTime(o.Started) || (o.Counted && o.Baseline) {
+			if !nanoTime(o.Started) || !optNanoTime(o.LastSeen) || (o.Counted && o.Baseline) {
 				return fmt.Errorf("shiny: invalid open session of %.40q", o.ContentGUID)
 			}
 			k := sessionKey{o.ContentGUID, o.UserGUID, o.Started.UnixNano()}

@@ -20,7 +20,9 @@ func FuzzDecodeState(f *testing.F) {
 		`{"version":1,"saved_at":"2026-03-01T12:00:00Z","audit":{"baselined":true,"last_id":"000123","counters":{"add_user":1}}}`,
 		`{"version":1,"saved_at":"2026-03-01T12:00:00Z","shiny":{"counters":{"x":{"started":1,"ended":2}}}}`,
 		`{"version":1,"saved_at":"2026-03-01T12:00:00Z","visits":{"seen":[{"time":"2026-03-01T11:58:00Z","hash":"zz","n":1}]}}`,
-		`{"version":2}`, `{"version":1}{}`, `[]`, `null`, ``,
+		`{"version":2,"saved_at":"2026-03-01T12:00:00Z","server":{"url":"https://connect.example.com","first_audit":{"id":"1","time":"2020-01-01T00:00:00Z","action":"add_user"}},"audit":{"baselined":true,"rebaselines":2,"last_id":"7","counters":{}}}`,
+		`{"version":2,"server":{"first_audit":{"id":"x","time":"2020-01-01T00:00:00Z","action":""}}}`,
+		`{"version":3}`, `{"version":1}{}`, `[]`, `null`, ``,
 	} {
 		f.Add([]byte(s))
 	}

@@ -41,6 +41,7 @@ type Client interface {
 	EachVisitPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.Visit) error) error
 	EachAuditPage(ctx context.Context, newestFirst bool, fn func([]connectapi.AuditEntry) error) error
 	EachUserPage(ctx context.Context, fn func([]connectapi.User) error) error
+	EachContent(ctx context.Context, fn func(*connectapi.Content) error) error
 }
 
 var _ Client = (*connectapi.Client)(nil)
@@ -77,6 +78,17 @@ type Config struct {
 	// background once a scrape stops waiting for it. Default
 	// DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// DeletedContentRetention is how long the Shiny and visit series of
+	// content that Connect no longer lists are kept; content is listed at
+	// most hourly. 0 means DefaultDeletedContentRetention; negative keeps
+	// them for ever (and never lists content).
+	DeletedContentRetention time.Duration
+	// ServerURL is the Connect server's URL, recorded in the state file
+	// with the server's identity. A state file recorded for another
+	// database is dropped (counting starts afresh); one recorded for
+	// another URL is used only when Connect's identity shows it is the
+	// same database. "" skips the URL comparison.
+	ServerURL string
 }
 
 // Streams holds the three usage streams: Shiny sessions, content visits
@@ -98,9 +110,13 @@ type Streams struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	server  serverCheck
+	content contentTracker
+
 	saveMu   sync.Mutex
-	lastSave time.Time // wall clock, for throttling
-	closed   bool      // guarded by saveMu
+	lastSave time.Time  // wall clock, for throttling
+	closed   bool       // guarded by saveMu
+	lock     *stateLock // held from New to Close; nil without a state file
 }
 
 // New validates cfg, loads the state file when there is one and returns
@@ -112,6 +128,9 @@ func New(cfg Config) (*Streams, error) {
 	}
 	if cfg.Interval < 0 || cfg.Overlap < 0 || cfg.ReadTimeout < 0 || cfg.MinSessionDuration < 0 {
 		return nil, errors.New("usage: negative durations are not allowed")
+	}
+	if cfg.DeletedContentRetention > 0 && cfg.DeletedContentRetention < time.Minute {
+		return nil, errors.New("usage: the retention of deleted content's series must be at least a minute")
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
@@ -129,6 +148,7 @@ func New(cfg Config) (*Streams, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Streams{cfg: cfg, logger: cfg.Logger}
+	s.server.url = normalizeURL(cfg.ServerURL)
 	switch {
 	case cfg.IgnoreUserAgent == nil:
 		s.ignore = regexp.MustCompile(DefaultIgnoreUserAgent)
@@ -140,23 +160,42 @@ func New(cfg Config) (*Streams, error) {
 	s.visits = newVisitStream(s)
 	s.audit = newAuditStream(s)
 	if cfg.StateFile != "" {
-		st, err := loadStateFile(cfg.StateFile)
-		if err != nil {
-			return nil, err
-		}
-		if st != nil {
-			if err := s.restore(st); err != nil {
-				return nil, fmt.Errorf("usage: state file %s: %w", cfg.StateFile, err)
-			}
-			s.logger.Info("Usage state restored", "file", cfg.StateFile, "saved_at", st.SavedAt)
-		}
-		if err := checkWritable(cfg.StateFile); err != nil {
+		if err := s.openStateFile(); err != nil {
+			s.lock.release()
 			return nil, err
 		}
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Shiny, s.Visits, s.Audit = s.newStream(s.shiny), s.newStream(s.visits), s.newStream(s.audit)
 	return s, nil
+}
+
+// openStateFile locks the state file, removes what an interrupted write
+// left beside it, and restores the streams from it.
+func (s *Streams) openStateFile() error {
+	path := s.cfg.StateFile
+	lock, err := lockStateFile(path)
+	if err != nil {
+		return err
+	}
+	s.lock = lock
+	if n, err := removeStaleTemps(path); err != nil {
+		s.logger.Warn("Cannot remove temporary files left beside the usage state file", "file", path, "err", err)
+	} else if n > 0 {
+		s.logger.Info("Removed temporary files that an interrupted exporter left beside the usage state file", "file", path, "files", n)
+	}
+	st, err := loadStateFile(path)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		if err := s.restore(st); err != nil {
+			return fmt.Errorf("usage: state file %s: %w", path, err)
+		}
+		s.server.stored = st.Server
+		s.logger.Info("Usage state restored", "file", path, "saved_at", st.SavedAt)
+	}
+	return checkWritable(path)
 }
 
 func (s *Streams) newStream(impl stream) *Stream {
@@ -178,7 +217,10 @@ func (s *Streams) Close() error {
 	s.wg.Wait()
 	err := s.save(true)
 	s.saveMu.Lock()
-	s.closed = true
+	if !s.closed {
+		s.closed = true
+		s.lock.release()
+	}
 	s.saveMu.Unlock()
 	return err
 }
@@ -195,10 +237,11 @@ func (s *Streams) save(force bool) error {
 	if s.closed || (!force && time.Since(s.lastSave) < saveEvery) {
 		return nil
 	}
-	st := &stateFile{Version: stateVersion, SavedAt: s.cfg.Now().UTC()}
+	st := &stateFile{Version: stateVersion, SavedAt: s.cfg.Now().UTC(), Server: s.serverRecord()}
 	st.Shiny = s.shiny.export()
 	st.Visits = s.visits.export()
 	st.Audit = s.audit.export()
+	st.Content = s.exportContent()
 	data, err := encodeState(st)
 	if err != nil {
 		return err
@@ -233,6 +276,9 @@ func (s *Streams) restore(st *stateFile) error {
 			return fmt.Errorf("audit: %w", err)
 		}
 	}
+	if st.Content != nil {
+		s.restoreContent(st.Content)
+	}
 	return nil
 }
 
@@ -266,6 +312,7 @@ type Stream struct {
 // Describe sends the descriptors of the stream's metrics.
 func (r *Stream) Describe(ch chan<- *prometheus.Desc) {
 	r.impl.describe(ch)
+	ch <- rebaselinesDesc
 	ch <- lastEventDesc
 }
 
@@ -319,7 +366,10 @@ func (r *Stream) start() (<-chan struct{}, error) {
 	r.s.wg.Go(func() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(r.s.base, r.s.cfg.ReadTimeout)
-		err := r.impl.read(ctx, now)
+		err := r.s.verify(ctx)
+		if err == nil {
+			err = r.impl.read(ctx, now)
+		}
 		cancel()
 		if err != nil && r.s.base.Err() != nil {
 			err = ErrClosed // cut short by Close, not by Connect
@@ -329,6 +379,9 @@ func (r *Stream) start() (<-chan struct{}, error) {
 		}
 		if err != nil {
 			r.logger.Debug("Usage read failed", "err", err)
+		}
+		if err == nil && (r.impl == stream(r.s.shiny) || r.impl == stream(r.s.visits)) {
+			r.s.maybeList(now)
 		}
 		r.mu.Lock()
 		if err == nil {

@@ -161,6 +161,17 @@ func checkMonotone(t testing.TB, prev, cur values) {
 	}
 }
 
+// crash stops s as a killed process stops: reads end, nothing more is
+// written, and the state file's lock goes with the process.
+func crash(s *Streams) {
+	s.cancel()
+	s.wg.Wait()
+	s.saveMu.Lock()
+	s.closed = true
+	s.lock.release()
+	s.saveMu.Unlock()
+}
+
 func newStreams(t testing.TB, cfg Config) *Streams {
 	t.Helper()
 	s, err := New(cfg)
@@ -452,8 +463,7 @@ func TestFakeLiveExact(t *testing.T) {
 					s = newStreams(t, cfg)
 				case 4:
 					// A crash: the state on disk is whatever the last read saved.
-					s.cancel()
-					s.wg.Wait()
+					crash(s)
 					s = newStreams(t, cfg)
 				}
 				r := scrapeCtx(context.Background(), t, s)
@@ -515,12 +525,15 @@ func TestSlowReadServedFromMemory(t *testing.T) {
 func TestStateFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.json")
-	for _, bad := range []string{"", "{", `{"version":2}`, `{"version":1,"extra":1}`, `{"version":1}{}`,
+	for _, bad := range []string{"", "{", `{"version":3}`, `{"version":0}`, `{"version":1,"extra":1}`, `{"version":1}{}`,
 		`{"version":1,"audit":{"last_id":"x","baselined":true,"counters":{}}}`} {
 		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := New(Config{Client: newFake(), StateFile: path})
+		s, err := New(Config{Client: newFake(), StateFile: path})
+		if err == nil {
+			s.Close()
+		}
 		if err == nil || !strings.Contains(err.Error(), "corrupt") {
 			t.Errorf("state %q: want a corrupt-file error, got %v", bad, err)
 		}
@@ -562,6 +575,9 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Errorf("state does not round-trip")
 	}
 	s2 := newStreams(t, cfg)
+	if err := s2.verify(context.Background()); err != nil { // reads the audit log once
+		t.Fatal(err)
+	}
 	f.mu.Lock()
 	f.failShiny, f.failVisits, f.failAudit = 1, 1, 1 // served from the file, not the API
 	f.mu.Unlock()

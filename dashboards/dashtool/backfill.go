@@ -207,13 +207,13 @@ type sample struct {
 }
 
 type gen struct {
-	w        *bufio.Writer
-	end      time.Time
-	step     time.Duration
+	w         *bufio.Writer
+	end       time.Time
+	step      time.Duration
 	growth    float64
 	continues *regexp.Regexp // counters that end at their scraped value
 	samples   int
-	families int
+	families  int
 }
 
 // family writes one metric family: every series from start to end.
