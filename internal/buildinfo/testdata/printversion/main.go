@@ -1,13 +1,15 @@
 // Copyright 2026 The posit_connect_exporter Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Command printversion prints what prometheus/common/version reports after
-// buildinfo.Init, one field a line; buildinfo's tests build it like a user
-// would build the exporter.
+// Command printversion prints what the exporter's --version prints, after
+// buildinfo.Init with the fallback version given as its argument.
+// scripts/test.d/30-release.sh builds it with a plain go build and go
+// install, as a user would build the exporter.
 package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/prometheus/common/version"
 
@@ -15,7 +17,10 @@ import (
 )
 
 func main() {
-	buildinfo.Init("9.9.9-fallback")
-	fmt.Printf("version=%s\nrevision=%s\nbranch=%s\nbuild_user=%s\nbuild_date=%s\n",
-		version.Version, version.GetRevision(), version.Branch, version.BuildUser, version.BuildDate)
+	fallback := ""
+	if len(os.Args) > 1 {
+		fallback = os.Args[1]
+	}
+	buildinfo.Init(fallback)
+	fmt.Println(version.Print("printversion"))
 }
