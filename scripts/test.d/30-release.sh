@@ -107,11 +107,12 @@ git -C "$src" archive --format=zip --prefix="$mod@v$want_version/" HEAD -- . "${
 cp "$src/go.mod" "$proxy/v$want_version.mod"
 printf '{"Version":"v%s","Time":"%s"}\n' "$want_version" "$(git -C "$src" show -s --format=%cI HEAD)" >"$proxy/v$want_version.info"
 echo "v$want_version" >"$proxy/list"
+modcache=$(go env GOMODCACHE)
 for pkg in "${plain_targets[@]}"; do
 	# Dependencies come from the local module cache (a valid proxy layout),
 	# so nothing is fetched; the module cache used is a temporary one.
 	GOMODCACHE=$tmp/modcache GOFLAGS=-mod=mod GOSUMDB=off GOBIN=$tmp/bin \
-		GOPROXY="file://$tmp/proxy,file://$(go env GOMODCACHE)/cache/download" \
+		GOPROXY="file://$tmp/proxy,file://$modcache/cache/download" \
 		go install "$mod/${pkg#./}@v$want_version"
 	bin=$tmp/bin/$(basename "$pkg")
 	[[ $pkg == . ]] && bin=$tmp/bin/$(basename "$mod")
