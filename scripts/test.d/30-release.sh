@@ -86,7 +86,8 @@ for pkg in "${plain_targets[@]}"; do
 	(cd "$src" && go build -buildvcs=true -o "$tmp/plain" "$pkg")
 	out=$("$tmp/plain" 9.9.9-fallback 2>&1)
 	v=$(field "$out" version)
-	[[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+-.*${head:0:12}$ ]] || fail "go build $pkg: version '$v' is not the pseudo-version of $head:
+	# A tagged commit gives the tag; any other the pseudo-version.
+	[[ $v == "$want_version" || $v =~ ^[0-9]+\.[0-9]+\.[0-9]+-.*${head:0:12}$ ]] || fail "go build $pkg: version '$v' is not the pseudo-version of $head:
 $out"
 	expect "go build $pkg" "$out" revision "$head"
 	expect "go build $pkg" "$out" date "$commit_date"
