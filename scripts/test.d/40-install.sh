@@ -174,9 +174,11 @@ saved=("${exec_argv[@]}")
 exec_argv=(/usr/local/bin/posit_connect_exporter --connect.api-key-file=/etc/posit_connect_exporter/api-key)
 run_service systemd-socket-activate -l 127.0.0.1:10233 >"$tmp/control.log" 2>&1 &
 pids+=($!)
-curl -s --max-time 10 http://127.0.0.1:10233/metrics >/dev/null || true
+# Connect (which starts it) until it has failed; the first tries may come
+# before systemd-socket-activate listens.
 for ((i = 0; i < 50; i++)); do
-	grep -qi 'address already in use' "$tmp/control.log" && break
+	grep -qi 'address already in use' "$tmp/control.log" 2>/dev/null && break
+	curl -s --max-time 2 http://127.0.0.1:10233/metrics >/dev/null || true
 	sleep 0.2
 done
 grep -qi 'address already in use' "$tmp/control.log" || { cat "$tmp/control.log"; fail "control: the exporter without --web.systemd-socket did not fail to bind"; }
