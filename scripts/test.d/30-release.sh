@@ -77,22 +77,30 @@ expect "make build (modified)" "$("$src/posit_connect_exporter" --version 2>&1)"
 git -C "$src" checkout -q -- demo.go
 
 # Plain Go builds: the binaries that call buildinfo.Init. The exporter
-# joins this list once package main calls it.
+# (".") joins this list once package main calls it.
 plain_targets=(./internal/buildinfo/testdata/printversion)
+# print_version BINARY: its --version output. printversion takes the
+# fallback version as its argument; the exporter embeds VERSION.
+print_version() {
+	if [[ $(basename "$1") == printversion ]]; then "$1" 9.9.9-fallback 2>&1; else "$1" --version 2>&1; fi
+}
+fallback_version() { if [[ $1 == *printversion ]]; then echo 9.9.9-fallback; else echo "$want_version"; fi; }
 
 step "plain go build in a git checkout: module version and VCS revision from the build info"
+mkdir -p "$tmp/plain"
 commit_date=$(TZ=UTC git -C "$src" show -s --format=%cd --date=format-local:%Y%m%d-%H:%M:%S HEAD)
 for pkg in "${plain_targets[@]}"; do
-	(cd "$src" && go build -buildvcs=true -o "$tmp/plain" "$pkg")
-	out=$("$tmp/plain" 9.9.9-fallback 2>&1)
+	bin=$tmp/plain/$(basename "$(cd "$src" && go list -f '{{.Target}}' "$pkg")")
+	(cd "$src" && go build -buildvcs=true -o "$bin" "$pkg")
+	out=$(print_version "$bin")
 	v=$(field "$out" version)
 	# A tagged commit gives the tag; any other the pseudo-version.
 	[[ $v == "$want_version" || $v =~ ^[0-9]+\.[0-9]+\.[0-9]+-.*${head:0:12}$ ]] || fail "go build $pkg: version '$v' is not the pseudo-version of $head:
 $out"
 	expect "go build $pkg" "$out" revision "$head"
 	expect "go build $pkg" "$out" date "$commit_date"
-	(cd "$src" && go build -buildvcs=false -o "$tmp/plain" "$pkg")
-	expect "go build -buildvcs=false $pkg" "$("$tmp/plain" 9.9.9-fallback 2>&1)" version 9.9.9-fallback
+	(cd "$src" && go build -buildvcs=false -o "$bin" "$pkg")
+	expect "go build -buildvcs=false $pkg" "$(print_version "$bin")" version "$(fallback_version "$pkg")"
 done
 
 step "go install module@v$want_version through a file:// module proxy"
@@ -112,12 +120,12 @@ modcache=$(go env GOMODCACHE)
 for pkg in "${plain_targets[@]}"; do
 	# Dependencies come from the local module cache (a valid proxy layout),
 	# so nothing is fetched; the module cache used is a temporary one.
+	path=$mod/${pkg#./}
+	[[ $pkg == . ]] && path=$mod
 	GOMODCACHE=$tmp/modcache GOFLAGS=-mod=mod GOSUMDB=off GOBIN=$tmp/bin \
 		GOPROXY="file://$tmp/proxy,file://$modcache/cache/download" \
-		go install "$mod/${pkg#./}@v$want_version"
-	bin=$tmp/bin/$(basename "$pkg")
-	[[ $pkg == . ]] && bin=$tmp/bin/$(basename "$mod")
-	out=$("$bin" 2>&1)
+		go install "$path@v$want_version"
+	out=$(print_version "$tmp/bin/$(basename "$path")")
 	expect "go install $pkg@v$want_version" "$out" version "$want_version"
 	expect "go install $pkg@v$want_version" "$out" revision unknown
 done

@@ -99,7 +99,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait' EXIT
 # simserver uses a key of its own; put it where the README put the user's.
 "$tmp/simserver" -users 200 -content 20 -shiny-sessions 2000 -visits 2000 -audit 200 -key-file "$tmp/simkey" >"$tmp/sim.out" 2>&1 &
 pids+=($!)
-for ((i = 0; i < 100; i++)); do
+for ((i = 0; i < 300; i++)); do
 	grep -q '^http' "$tmp/sim.out" && break
 	sleep 0.1
 done
