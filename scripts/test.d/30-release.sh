@@ -103,33 +103,6 @@ $out"
 	expect "go build -buildvcs=false $pkg" "$(print_version "$bin")" version "$(fallback_version "$pkg")"
 done
 
-step "go install module@v$want_version through a file:// module proxy"
-mod=$(go list -m)
-proxy=$tmp/proxy/$mod/@v
-mkdir -p "$proxy"
-# The module zip holds the commit's files minus nested modules.
-excludes=()
-while read -r gomod; do
-	[[ $gomod == go.mod ]] || excludes+=(":(exclude)$(dirname "$gomod")")
-done < <(git -C "$src" ls-files '*go.mod')
-git -C "$src" archive --format=zip --prefix="$mod@v$want_version/" HEAD -- . "${excludes[@]}" >"$proxy/v$want_version.zip"
-cp "$src/go.mod" "$proxy/v$want_version.mod"
-printf '{"Version":"v%s","Time":"%s"}\n' "$want_version" "$(git -C "$src" show -s --format=%cI HEAD)" >"$proxy/v$want_version.info"
-echo "v$want_version" >"$proxy/list"
-modcache=$(go env GOMODCACHE)
-for pkg in "${plain_targets[@]}"; do
-	# Dependencies come from the local module cache (a valid proxy layout),
-	# so nothing is fetched; the module cache used is a temporary one.
-	path=$mod/${pkg#./}
-	[[ $pkg == . ]] && path=$mod
-	GOMODCACHE=$tmp/modcache GOFLAGS=-mod=mod GOSUMDB=off GOBIN=$tmp/bin \
-		GOPROXY="file://$tmp/proxy,file://$modcache/cache/download" \
-		go install "$path@v$want_version"
-	out=$(print_version "$tmp/bin/$(basename "$path")")
-	expect "go install $pkg@v$want_version" "$out" version "$want_version"
-	expect "go install $pkg@v$want_version" "$out" revision unknown
-done
-
 step "goreleaser check"
 (cd "$src" && goreleaser check)
 
@@ -155,4 +128,34 @@ out=$("$src/dist/posit_connect_exporter_linux_amd64_v1/posit_connect_exporter" -
 expect "goreleaser snapshot" "$out" version "$want_version-snapshot.$short"
 expect "goreleaser snapshot" "$out" revision "$head"
 expect "goreleaser snapshot" "$out" user goreleaser
+step "go install module@v$want_version through a file:// module proxy"
+mod=$(go list -m)
+proxy=$tmp/proxy/$mod/@v
+mkdir -p "$proxy"
+# The module zip holds the commit's files minus nested modules.
+excludes=()
+while read -r gomod; do
+	[[ $gomod == go.mod ]] || excludes+=(":(exclude)$(dirname "$gomod")")
+done < <(git -C "$src" ls-files '*go.mod')
+git -C "$src" archive --format=zip --prefix="$mod@v$want_version/" HEAD -- . "${excludes[@]}" >"$proxy/v$want_version.zip"
+cp "$src/go.mod" "$proxy/v$want_version.mod"
+printf '{"Version":"v%s","Time":"%s"}\n' "$want_version" "$(git -C "$src" show -s --format=%cI HEAD)" >"$proxy/v$want_version.info"
+echo "v$want_version" >"$proxy/list"
+modcache=$(go env GOMODCACHE)
+for pkg in "${plain_targets[@]}"; do
+	# Dependencies come from the local module cache (a valid proxy layout),
+	# so nothing is fetched; the module cache used is a temporary one.
+	# -trimpath and CGO_ENABLED=0, as goreleaser builds: the build cache
+	# it filled serves the dependencies (the version stamps do not depend
+	# on either).
+	path=$mod/${pkg#./}
+	[[ $pkg == . ]] && path=$mod
+	GOMODCACHE=$tmp/modcache GOFLAGS="-mod=mod -trimpath" CGO_ENABLED=0 GOSUMDB=off GOBIN=$tmp/bin \
+		GOPROXY="file://$tmp/proxy,file://$modcache/cache/download" \
+		go install "$path@v$want_version"
+	out=$(print_version "$tmp/bin/$(basename "$path")")
+	expect "go install $pkg@v$want_version" "$out" version "$want_version"
+	expect "go install $pkg@v$want_version" "$out" revision unknown
+done
+
 step "release checks passed"
