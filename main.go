@@ -4,6 +4,9 @@
 // Command posit_connect_exporter exports Posit Connect licence, user,
 // content and usage data, and Posit Workbench named users, as Prometheus
 // metrics.
+//
+// This package is flags, logging, HTTP and wiring; docs/ARCHITECTURE.md
+// describes the packages it wires together.
 package main
 
 import (
@@ -11,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -22,10 +24,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/demo"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
 const exporterName = "posit_connect_exporter"
@@ -50,7 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0 // --help or --version printed
 	}
 	opts.log.Writer = stderr
-	logger := promslog.New(opts.log)
+	secrets := &redact.Secrets{}
+	logger := newLogger(opts.log, secrets)
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, err)
 		return 2
@@ -58,18 +63,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger.Info("Starting "+exporterName, "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
 
-	srv, err := newServer(ctx, opts, logger)
+	rt, err := newRoutes(ctx, opts, logger, secrets)
 	if err != nil {
 		logger.Error("Cannot start", "err", err)
 		return 1
 	}
-	defer srv.close()
+	defer rt.close()
 	if opts.configCheck {
 		logger.Info("Configuration is valid")
 		return 0
 	}
+	if opts.demo {
+		logger.Info("Demo ready: open the metrics, then see the README's \"Local Prometheus and Grafana\" for dashboards and alerts",
+			"metrics", demo.MetricsURL(*opts.web.WebListenAddresses, opts.metricsPath), "next", "examples/local/")
+	}
 
-	httpServer := &http.Server{Handler: srv.mux, ReadHeaderTimeout: 10 * time.Second}
+	httpServer := &http.Server{Handler: rt.mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(httpServer, opts.web, logger) }()
 	select {
@@ -90,6 +99,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// newLogger is promslog's logger, cleaned of every API key the exporter
+// holds, whatever echoed it.
+func newLogger(cfg *promslog.Config, secrets *redact.Secrets) *slog.Logger {
+	return slog.New(secrets.Handler(promslog.New(cfg).Handler()))
+}
+
 // selfRegistry holds the exporter's own metrics: build info, Go and
 // process metrics, API and cache counters.
 func selfRegistry(disableRuntimeMetrics bool) *prometheus.Registry {
@@ -101,73 +116,16 @@ func selfRegistry(disableRuntimeMetrics bool) *prometheus.Registry {
 	return reg
 }
 
-// scrapeServer serves scrapes: a fresh registry per request binds the
-// collectors to the request's deadline, taken from Prometheus'
-// X-Prometheus-Scrape-Timeout-Seconds minus the offset.
-type scrapeServer struct {
-	opts     *options
-	logger   *slog.Logger
-	errorLog *log.Logger
-	inFlight chan struct{}
-}
-
-func (s *scrapeServer) serve(w http.ResponseWriter, r *http.Request, scrape func(context.Context) prometheus.Collector, static prometheus.Gatherers) {
-	if s.opts.maxRequests > 0 {
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
-			http.Error(w, "too many concurrent scrapes; see --web.max-requests", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, s.opts.timeoutOffset, s.opts.connectTimeout))
-	defer cancel()
-	// The scrape is gathered first so that the exporter's own counters
-	// include the API calls this scrape made.
-	var gatherers prometheus.Gatherers
-	if scrape != nil {
-		reg := prometheus.NewRegistry()
-		if err := reg.Register(scrape(ctx)); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		gatherers = append(gatherers, reg)
-	}
-	gatherers = append(gatherers, static...)
-	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
-		ErrorLog:      s.errorLog,
-		ErrorHandling: promhttp.ContinueOnError,
-	}).ServeHTTP(w, r.WithContext(ctx))
-}
-
-// scrapeTimeout is Prometheus' scrape timeout minus the offset, or the
-// fallback when Prometheus did not say.
-func scrapeTimeout(r *http.Request, offset, fallback time.Duration) time.Duration {
-	v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds")
-	if v == "" {
-		return fallback
-	}
-	var secs float64
-	if _, err := fmt.Sscanf(v, "%g", &secs); err != nil || secs <= 0 {
-		return fallback
-	}
-	t := time.Duration(secs * float64(time.Second))
-	if t-offset > 0 {
-		return t - offset
-	}
-	return t
-}
-
 func landingPage(opts *options) (http.Handler, error) {
-	links := []web.LandingLinks{
-		{Address: opts.metricsPath, Text: "Metrics"},
-		{Address: "/-/healthy", Text: "Health"},
-	}
 	return web.NewLandingPage(web.LandingConfig{
 		Name:        "Posit Connect Exporter",
 		Description: "Prometheus exporter for Posit Connect licences, users, content and usage, and Posit Workbench named users",
 		Version:     version.Info(),
-		Links:       links,
+		Links: []web.LandingLinks{
+			{Address: opts.metricsPath, Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+		Profiling: "false", // no /debug/pprof routes are served
 	})
 }

@@ -12,17 +12,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
 const testAPIKey = "main-test-key-5f0c1e9a7b"
@@ -77,29 +77,18 @@ func TestAPIKeyComesFromFileOrEnvironment(t *testing.T) {
 	}
 }
 
-func TestPlainTextWarning(t *testing.T) {
-	for url, want := range map[string]bool{
-		"http://connect.example.com": true, "http://10.0.0.5:3939": true,
-		"https://connect.example.com": false, "http://127.0.0.1:3939": false, "http://localhost:3939": false, "http://[::1]:3939": false,
-	} {
-		if got := plainTextToRemote(url); got != want {
-			t.Errorf("plainTextToRemote(%q) = %v", url, got)
-		}
-	}
-}
-
 // startExporter serves the exporter's routes for opts on loopback.
-func startExporter(t *testing.T, opts *options) (*server, *httptest.Server) {
+func startExporter(t *testing.T, opts *options) (*routes, *httptest.Server) {
 	t.Helper()
 	logger := promslog.New(&promslog.Config{Writer: io.Discard})
-	s, err := newServer(context.Background(), opts, logger)
+	rt, err := newRoutes(context.Background(), opts, logger, &redact.Secrets{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.close)
-	hs := httptest.NewServer(s.mux)
+	t.Cleanup(rt.close)
+	hs := httptest.NewServer(rt.mux)
 	t.Cleanup(hs.Close)
-	return s, hs
+	return rt, hs
 }
 
 func scrapeBody(t *testing.T, url string, header http.Header) []byte {
@@ -118,49 +107,12 @@ func scrapeBody(t *testing.T, url string, header http.Header) []byte {
 	return body
 }
 
-func parseExposition(t *testing.T, body []byte) map[string]*dto.MetricFamily {
-	t.Helper()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mfs
-}
-
-// value finds the sample of family name whose labels include all of want.
-func value(mfs map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
-	mf, ok := mfs[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(want); i += 2 {
-			if have[want[i]] != want[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		}
-	}
-	return 0, false
-}
-
 // checkAgainstTruth compares a scrape with what the simulator says is true.
-func checkAgainstTruth(t *testing.T, mfs map[string]*dto.MetricFamily, truth connecttest.Truth, windows []string) {
+func checkAgainstTruth(t *testing.T, mfs testutil.Families, truth connecttest.Truth, windows []string) {
 	t.Helper()
 	expect := func(want float64, name string, labels ...string) {
 		t.Helper()
-		got, ok := value(mfs, name, labels...)
+		got, ok := mfs.Value(name, labels...)
 		if !ok || got != want {
 			t.Errorf("%s%v = %v (present %v), want %v", name, labels, got, ok, want)
 		}
@@ -195,18 +147,14 @@ func checkAgainstTruth(t *testing.T, mfs map[string]*dto.MetricFamily, truth con
 	if _, ok := mfs["posit_connect_exporter_build_info"]; !ok {
 		t.Error("posit_connect_exporter_build_info missing")
 	}
-	if _, ok := value(mfs, "posit_connect_exporter_api_requests_total", "endpoint", "/v1/users", "code", "200"); !ok {
+	if _, ok := mfs.Value("posit_connect_exporter_api_requests_total", "endpoint", "/v1/users", "code", "200"); !ok {
 		t.Error("API request counter missing")
 	}
 }
 
 func TestEndToEndAgainstSimulator(t *testing.T) {
-	sim := connecttest.New(connecttest.Config{Seed: 11, Users: 2345, Content: 120, Groups: 9, Version: "2025.12.1",
-		APIKey: testAPIKey, LicenseSeats: 3000, LicenseExpiry: time.Now().Add(40 * 24 * time.Hour)})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 11, Users: 2345, Content: 120, Groups: 9, Version: "2025.12.1",
+		APIKey: testAPIKey, LicenseSeats: 3000, LicenseExpiry: time.Now().Add(40 * 24 * time.Hour)}))
 	t.Setenv("CONNECT_API_KEY", testAPIKey)
 	opts, err := parseOpts(t, "--connect.url="+sim.URL(), "--collector.users.active-windows=30d,90d,365d")
 	if err != nil {
@@ -214,7 +162,7 @@ func TestEndToEndAgainstSimulator(t *testing.T) {
 	}
 	_, hs := startExporter(t, opts)
 	body := scrapeBody(t, hs.URL+"/metrics", nil)
-	checkAgainstTruth(t, parseExposition(t, body), sim.Truth(), []string{"30d", "90d", "365d"})
+	checkAgainstTruth(t, testutil.ParseText(t, body), sim.Truth(), []string{"30d", "90d", "365d"})
 	promtoolCheckMetrics(t, body)
 	if bytes.Contains(body, []byte(testAPIKey)) {
 		t.Error("the API key appears in /metrics")
@@ -235,16 +183,12 @@ func TestDemoServesTheSimulatorsTruth(t *testing.T) {
 	}
 	s, hs := startExporter(t, opts)
 	body := scrapeBody(t, hs.URL+"/metrics", nil)
-	checkAgainstTruth(t, parseExposition(t, body), s.demoSim.Truth(), []string{"30d", "90d", "365d"})
+	checkAgainstTruth(t, testutil.ParseText(t, body), s.demo.Sim.Truth(), []string{"30d", "90d", "365d"})
 	promtoolCheckMetrics(t, body)
 }
 
 func TestScrapeTimeoutHeaderBoundsTheScrape(t *testing.T) {
-	sim := connecttest.New(connecttest.Config{Seed: 1, Users: 10, APIKey: testAPIKey})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 1, Users: 10, APIKey: testAPIKey}))
 	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultSlow, Delay: 20 * time.Second})
 	t.Setenv("CONNECT_API_KEY", testAPIKey)
 	opts, err := parseOpts(t, "--connect.url="+sim.URL(), "--timeout-offset=100ms")
@@ -253,27 +197,8 @@ func TestScrapeTimeoutHeaderBoundsTheScrape(t *testing.T) {
 	}
 	_, hs := startExporter(t, opts)
 	body := scrapeBody(t, hs.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"0.6"}})
-	if v, ok := value(parseExposition(t, body), "posit_connect_up"); !ok || v != 0 {
+	if v, ok := testutil.ParseText(t, body).Value("posit_connect_up"); !ok || v != 0 {
 		t.Errorf("up = %v (present %v) against a server slower than the scrape timeout", v, ok)
-	}
-}
-
-func TestScrapeTimeout(t *testing.T) {
-	r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-	if d := scrapeTimeout(r, time.Second, 7*time.Second); d != 7*time.Second {
-		t.Errorf("no header: %v", d)
-	}
-	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-	if d := scrapeTimeout(r, 500*time.Millisecond, 7*time.Second); d != 9500*time.Millisecond {
-		t.Errorf("10s - 0.5s: %v", d)
-	}
-	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "0.2")
-	if d := scrapeTimeout(r, time.Second, 7*time.Second); d != 200*time.Millisecond {
-		t.Errorf("offset larger than the timeout: %v", d)
-	}
-	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "soon")
-	if d := scrapeTimeout(r, time.Second, 7*time.Second); d != 7*time.Second {
-		t.Errorf("garbage header: %v", d)
 	}
 }
 
@@ -293,5 +218,113 @@ func promtoolCheckMetrics(t *testing.T, body []byte) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestStateFileFlagKeepsTheUsageCounters(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.json")
+	opts, err := parseOpts(t, "--demo", "--state.file="+state, "--collector.usage.interval=1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, hs := startExporter(t, opts)
+	mfs := testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	for _, c := range []string{"shiny", "visits", "audit"} {
+		if v, ok := mfs.Value("posit_connect_scrape_collector_success", "collector", c); !ok || v != 1 {
+			t.Errorf("%s: success %v (present %v)", c, v, ok)
+		}
+	}
+	rt.close() // saves the state file
+	raw, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatalf("--state.file was not written: %v", err)
+	}
+	for _, stream := range []string{`"shiny"`, `"visits"`, `"audit"`} {
+		if !bytes.Contains(raw, []byte(stream)) {
+			t.Errorf("the state file has no %s part: %.300s", stream, raw)
+		}
+	}
+}
+
+func TestReadyOnceTheFirstReadEnded(t *testing.T) {
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 3, Users: 30, APIKey: testAPIKey}))
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultSlow, Path: "/__api__/server_settings", Delay: 700 * time.Millisecond, Times: 1})
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	opts, err := parseOpts(t, "--connect.url="+sim.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	status := func() (int, string) {
+		resp, err := http.Get(hs.URL + "/-/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := status(); code != http.StatusServiceUnavailable || !strings.Contains(body, "waiting for the first read of Connect") {
+		t.Errorf("before the first read: %d %q", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := status()
+		if code == http.StatusOK && body == "Ready\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	landing := string(scrapeBody(t, hs.URL+"/", nil))
+	if strings.Contains(landing, "debug/pprof") || !strings.Contains(landing, `href="/-/ready"`) {
+		t.Errorf("landing page links: %s", landing)
+	}
+}
+
+func TestReadyEvenWhenConnectIsDown(t *testing.T) {
+	t.Setenv("CONNECT_API_KEY", testAPIKey)
+	opts, err := parseOpts(t, "--connect.url=http://"+freeLoopbackPort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startExporter(t, opts)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(hs.URL + "/-/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break // the read ended (in failure): the exporter serves up 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready with Connect refusing connections: %d", resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDemoSaysWhereToLookNext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr testutil.LockedBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + freeLoopbackPort(t)}, io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "Demo ready") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-exited; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "metrics=http://127.0.0.1:") || !strings.Contains(log, "/metrics") || !strings.Contains(log, "examples/local/") {
+		t.Errorf("the demo did not say where to look:\n%s", log)
 	}
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 // threeServers starts three simulated Connect servers whose users overlap
@@ -20,24 +22,14 @@ import (
 func threeServers(t *testing.T) ([]*connecttest.Server, string) {
 	t.Helper()
 	now := time.Now()
-	dir := t.TempDir()
 	var sims []*connecttest.Server
-	var cfg strings.Builder
-	cfg.WriteString("union_key: lower_email\nservers:\n")
+	var entries []testutil.ServerEntry
 	for i, name := range []string{"alpha", "beta", "gamma"} {
-		sim := connecttest.New(connecttest.Config{Seed: int64(40 + i), Users: 300 - 100*i, Content: 10, Groups: 2,
-			APIKey: "key-" + name, UserPrefix: name + "-", Version: "2026.03.0", LicenseSeats: 500})
-		if err := sim.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(sim.Close)
+		sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: int64(40 + i), Users: 300 - 100*i, Content: 10, Groups: 2,
+			APIKey: "key-" + name, UserPrefix: name + "-", Version: "2026.03.0", LicenseSeats: 500}))
 		sims = append(sims, sim)
-		keyFile := filepath.Join(dir, name+".key")
-		if err := os.WriteFile(keyFile, []byte("key-"+name+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&cfg, "  - name: %s\n    url: %s\n    api_key_file: %s\n    collectors: {shiny: false, visits: false, audit: false}\n",
-			name, sim.URL(), keyFile)
+		entries = append(entries, testutil.ServerEntry{Name: name, URL: sim.URL(), Key: "key-" + name,
+			YAML: "    collectors: {shiny: false, visits: false, audit: false}\n"})
 	}
 	recent, old := now.Add(-10*24*time.Hour), now.Add(-500*24*time.Hour)
 	shared := func(n int, email string, on []int, locked map[int]bool, inactive map[int]bool) {
@@ -68,11 +60,7 @@ func threeServers(t *testing.T) ([]*connecttest.Server, string) {
 		shared(300+n, fmt.Sprintf("lock%d@example.test", n), []int{0, 1}, map[int]bool{1: true}, nil)
 		shared(400+n, fmt.Sprintf("idle%d@example.test", n), []int{0, 2}, nil, map[int]bool{2: true})
 	}
-	path := filepath.Join(dir, "servers.yml")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return sims, path
+	return sims, testutil.WriteServersConfig(t, "union_key: lower_email\n", entries...)
 }
 
 // trueUnion computes the distinct and overlapping named users from the
@@ -118,14 +106,14 @@ func TestSeveralServersUnionAndProbe(t *testing.T) {
 	if wantOverlap != 35 { // 20 ab + 5 abc + 10 bc; lock* and idle* are named on one server only
 		t.Fatalf("test setup: overlap %d, want 35", wantOverlap)
 	}
-	mfs := parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	mfs := testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil))
 	for name, want := range map[string]float64{
 		"posit_connect_named_users_union":                      float64(wantUnion),
 		"posit_connect_named_users_union_overlap":              float64(wantOverlap),
 		"posit_connect_named_users_union_complete":             1,
 		"posit_connect_exporter_config_last_reload_successful": 1,
 	} {
-		if got, ok := value(mfs, name); !ok || got != want {
+		if got, ok := mfs.Value(name); !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 		}
 	}
@@ -136,11 +124,11 @@ func TestSeveralServersUnionAndProbe(t *testing.T) {
 	// Each server's own metrics, the single-server contract, on /probe.
 	for i, name := range []string{"alpha", "beta", "gamma"} {
 		body := scrapeBody(t, hs.URL+"/probe?target="+name, nil)
-		pm := parseExposition(t, body)
-		if got, _ := value(pm, "posit_connect_license_named_users"); got != float64(sims[i].Truth().NamedUsers) {
+		pm := testutil.ParseText(t, body)
+		if got, _ := pm.Value("posit_connect_license_named_users"); got != float64(sims[i].Truth().NamedUsers) {
 			t.Errorf("%s named users %v, want %d", name, got, sims[i].Truth().NamedUsers)
 		}
-		if _, ok := value(pm, "posit_connect_scrape_collector_success", "collector", "shiny"); ok {
+		if _, ok := pm.Value("posit_connect_scrape_collector_success", "collector", "shiny"); ok {
 			t.Errorf("%s: the config switched shiny off", name)
 		}
 		promtoolCheckMetrics(t, body)
@@ -151,9 +139,16 @@ func TestSeveralServersUnionAndProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("/probe%s: %d, want 400", q, resp.StatusCode)
+		}
+		// An unknown target must not reveal which servers exist.
+		for _, name := range []string{"alpha", "beta", "gamma"} {
+			if strings.Contains(string(body), name) {
+				t.Errorf("/probe%s answer names the configured server %s: %q", q, name, body)
+			}
 		}
 	}
 
@@ -162,79 +157,22 @@ func TestSeveralServersUnionAndProbe(t *testing.T) {
 	sims[2].SetFault(connecttest.Fault{Kind: connecttest.FaultDown})
 	opts2, _ := parseOpts(t, "--config.file="+path, "--connect.cache-ttl.users=0s", "--connect.cache-ttl.server-settings=0s")
 	_, hs2 := startExporter(t, opts2)
-	mfs = parseExposition(t, scrapeBody(t, hs2.URL+"/metrics", nil))
+	mfs = testutil.ParseText(t, scrapeBody(t, hs2.URL+"/metrics", nil))
 	partial, _ := trueUnion(sims, map[int]bool{2: true})
-	if got, _ := value(mfs, "posit_connect_named_users_union_complete"); got != 0 {
+	if got, _ := mfs.Value("posit_connect_named_users_union_complete"); got != 0 {
 		t.Error("union claims to be complete with gamma down")
 	}
-	if got, _ := value(mfs, "posit_connect_named_users_union"); got != float64(partial) {
+	if got, _ := mfs.Value("posit_connect_named_users_union"); got != float64(partial) {
 		t.Errorf("partial union %v, want %d", got, partial)
 	}
-	if got, _ := value(mfs, "posit_connect_named_users_union_server_success", "server", "gamma"); got != 0 {
+	if got, _ := mfs.Value("posit_connect_named_users_union_server_success", "server", "gamma"); got != 0 {
 		t.Error("gamma reported as read")
 	}
-	if got, _ := value(parseExposition(t, scrapeBody(t, hs2.URL+"/probe?target=alpha", nil)), "posit_connect_up"); got != 1 {
+	if got, _ := testutil.ParseText(t, scrapeBody(t, hs2.URL+"/probe?target=alpha", nil)).Value("posit_connect_up"); got != 1 {
 		t.Error("alpha not served while gamma is down")
 	}
-	if got, _ := value(parseExposition(t, scrapeBody(t, hs2.URL+"/probe?target=gamma", nil)), "posit_connect_up"); got != 0 {
+	if got, _ := testutil.ParseText(t, scrapeBody(t, hs2.URL+"/probe?target=gamma", nil)).Value("posit_connect_up"); got != 0 {
 		t.Error("gamma up while down")
-	}
-}
-
-func TestReloadKeepsTheOldConfigOnError(t *testing.T) {
-	sims, path := threeServers(t)
-	opts, err := parseOpts(t, "--config.file="+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, hs := startExporter(t, opts)
-	good, _ := os.ReadFile(path)
-
-	post := func() int {
-		resp, err := http.Post(hs.URL+"/-/reload", "text/plain", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	reloadOK := func() float64 {
-		v, _ := value(parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil)), "posit_connect_exporter_config_last_reload_successful")
-		return v
-	}
-
-	// A typo: rejected, old servers still served.
-	if err := os.WriteFile(path, append(good, []byte("  - name: delta\n    url: https://d\n    api_key: plain\n")...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code := post(); code != http.StatusInternalServerError || reloadOK() != 0 {
-		t.Errorf("bad reload: %d, last_reload_successful %v", code, reloadOK())
-	}
-	if len(s.targets.names()) != 3 {
-		t.Errorf("servers after a bad reload: %v", s.targets.names())
-	}
-	// A server dropped and one added: applied.
-	alpha, _ := s.targets.get("alpha")
-	trimmed := strings.Replace(string(good), "  - name: gamma", "  - name: delta", 1)
-	if err := os.WriteFile(path, []byte(trimmed), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code := post(); code != http.StatusOK || reloadOK() != 1 {
-		t.Errorf("good reload: %d, last_reload_successful %v", code, reloadOK())
-	}
-	if got := strings.Join(s.targets.names(), ","); got != "alpha,beta,delta" {
-		t.Errorf("servers after reload: %s", got)
-	}
-	if again, _ := s.targets.get("alpha"); again != alpha {
-		t.Error("an unchanged server was rebuilt (its cache and counters would be lost)")
-	}
-	if got, _ := value(parseExposition(t, scrapeBody(t, hs.URL+"/probe?target=delta", nil)), "posit_connect_license_named_users"); got != float64(sims[2].Truth().NamedUsers) {
-		t.Errorf("delta (gamma's URL) named users %v", got)
-	}
-	resp, _ := http.Get(hs.URL + "/-/reload")
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET /-/reload: %d", resp.StatusCode)
 	}
 }
 
@@ -262,63 +200,5 @@ func TestConfigCheck(t *testing.T) {
 	if code := run(t.Context(), []string{"--config.file=" + bad, "--config.check"}, nil, &stderr); code == 0 ||
 		!strings.Contains(stderr.String(), "server x: api_key_file") {
 		t.Errorf("missing key file: exit %d\n%s", code, stderr.String())
-	}
-}
-
-func TestReloadWithStateFile(t *testing.T) {
-	_, path := threeServers(t)
-	state := filepath.Join(t.TempDir(), "alpha.json")
-	base, _ := os.ReadFile(path)
-	withState := strings.Replace(string(base), "  - name: alpha\n", "  - name: alpha\n    state_file: "+state+"\n", 1)
-	withState = strings.Replace(withState, "collectors: {shiny: false, visits: false, audit: false}", "collectors: {}", 1)
-	if err := os.WriteFile(path, []byte(withState), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := parseOpts(t, "--config.file="+path, "--collector.usage.interval=1ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, hs := startExporter(t, opts)
-	scrapeBody(t, hs.URL+"/probe?target=alpha", nil) // baseline read; the state file is written
-	if _, err := os.Stat(state); err != nil {
-		t.Fatalf("state file not written: %v", err)
-	}
-	post := func() int {
-		resp, err := http.Post(hs.URL+"/-/reload", "text/plain", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	// alpha changes but keeps its state file: the old streams must let go
-	// of the file before the new ones open it.
-	changed := strings.Replace(withState, "    state_file: "+state+"\n", "    state_file: "+state+"\n    license_seats: 777\n", 1)
-	_ = os.WriteFile(path, []byte(changed), 0o600)
-	if code := post(); code != http.StatusOK {
-		t.Fatalf("reload with a changed server keeping its state file: %d", code)
-	}
-	pm := parseExposition(t, scrapeBody(t, hs.URL+"/probe?target=alpha", nil))
-	if v, _ := value(pm, "posit_connect_license_user_seats"); v != 777 {
-		t.Errorf("seats after reload %v, want 777", v)
-	}
-	for _, c := range []string{"shiny", "visits", "audit"} {
-		if v, ok := value(pm, "posit_connect_scrape_collector_success", "collector", c); !ok || v != 1 {
-			t.Errorf("%s after reload: success %v (present %v)", c, v, ok)
-		}
-	}
-	// A failing reload that would also move alpha keeps alpha working.
-	broken := strings.Replace(changed, "license_seats: 777", "license_seats: 778", 1) +
-		"  - name: broken\n    url: https://x\n    api_key_file: /does/not/exist\n"
-	_ = os.WriteFile(path, []byte(broken), 0o600)
-	if code := post(); code != http.StatusInternalServerError {
-		t.Fatalf("broken reload: %d", code)
-	}
-	pm = parseExposition(t, scrapeBody(t, hs.URL+"/probe?target=alpha", nil))
-	if v, _ := value(pm, "posit_connect_license_user_seats"); v != 777 {
-		t.Errorf("seats after a failed reload %v, want the old 777", v)
-	}
-	if v, ok := value(pm, "posit_connect_scrape_collector_success", "collector", "shiny"); !ok || v != 1 {
-		t.Errorf("shiny after a failed reload: %v (present %v)", v, ok)
 	}
 }

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,7 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +28,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
 // selfSignedCert writes a certificate for 127.0.0.1 and its key.
@@ -81,10 +82,10 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	addr := freeLoopbackPort(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
+	var stderr testutil.LockedBuffer
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--web.config.file=" + webConfig}, io.Discard, &lockedWriter{w: &stderr})
+		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--web.config.file=" + webConfig}, io.Discard, &stderr)
 	}()
 	defer func() {
 		cancel()
@@ -132,33 +133,12 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return fmt.Sprint(l.w)
-}
-
 // TestKeyNeverLogged drives every failure the simulator can produce and
 // checks the key appears nowhere: not in debug logs, errors, /metrics or
 // the landing page.
 func TestKeyNeverLogged(t *testing.T) {
 	const key = "never-log-me-3f9a1c2b7d"
-	sim := connecttest.New(connecttest.Config{Seed: 9, Users: 50, Content: 10, Groups: 2, APIKey: key, Version: "2026.03.0"})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 9, Users: 50, Content: 10, Groups: 2, APIKey: key, Version: "2026.03.0"}))
 	keyFile := filepath.Join(t.TempDir(), "key")
 	_ = os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
 	opts, err := parseOpts(t, "--connect.url="+sim.URL(), "--connect.api-key-file="+keyFile,
@@ -167,10 +147,11 @@ func TestKeyNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &testutil.LockedBuffer{}
 	level := promslog.NewLevel()
 	_ = level.Set("debug")
-	s, err := newServer(context.Background(), opts, promslog.New(&promslog.Config{Level: level, Writer: logs}))
+	secrets := &redact.Secrets{}
+	s, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Level: level, Writer: logs}, secrets), secrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +207,9 @@ func TestWarnsWhenTheKeyWouldTravelInPlainText(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logs := &lockedWriter{w: &bytes.Buffer{}}
-		s, err := newServer(context.Background(), opts, promslog.New(&promslog.Config{Writer: logs}))
+		logs := &testutil.LockedBuffer{}
+		secrets := &redact.Secrets{}
+		s, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Writer: logs}, secrets), secrets)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,5 +220,49 @@ func TestWarnsWhenTheKeyWouldTravelInPlainText(t *testing.T) {
 		if strings.Contains(logs.String(), "plain-text-test-key") {
 			t.Errorf("the key leaked into the warning")
 		}
+	}
+}
+
+// TestKeyEchoedBackIsNeverLogged: a Connect or proxy that repeats the
+// Authorization header in its error pages must not put the key in a log
+// line, at any level.
+func TestKeyEchoedBackIsNeverLogged(t *testing.T) {
+	const key = "echoed-key-5b8e1f00c3a9"
+	var status atomic.Int32
+	status.Store(http.StatusUnauthorized)
+	echo := newLoopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(int(status.Load()))
+		fmt.Fprintf(w, "denied request with Authorization: %s (raw %q)", r.Header.Get("Authorization"), r.Header.Get("Authorization"))
+	}))
+	keyFile := filepath.Join(t.TempDir(), "key")
+	_ = os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
+	opts, err := parseOpts(t, "--connect.url="+echo, "--connect.api-key-file="+keyFile,
+		"--connect.cache-ttl.server-settings=0s", "--connect.cache-ttl.users=0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.LockedBuffer{}
+	level := promslog.NewLevel()
+	_ = level.Set("debug")
+	secrets := &redact.Secrets{}
+	rt, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Level: level, Writer: logs}, secrets), secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.close()
+	hs := newLoopbackServer(t, rt.mux)
+	for _, code := range []int32{http.StatusUnauthorized, http.StatusInternalServerError, http.StatusBadGateway, http.StatusForbidden} {
+		status.Store(code)
+		body := scrapeBody(t, hs+"/metrics", nil)
+		if strings.Contains(string(body), key) {
+			t.Fatalf("%d: the key is in /metrics", code)
+		}
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
+		t.Fatalf("the echoing server produced no error and debug lines; the check proves nothing:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), key) {
+		t.Fatalf("the echoed key was logged:\n%s", logs.String())
 	}
 }

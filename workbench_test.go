@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 func TestWorkbenchMetricsOnMetrics(t *testing.T) {
@@ -37,7 +39,7 @@ func TestWorkbenchMetricsOnMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, hs := startExporter(t, opts)
-	mfs := parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	mfs := testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil))
 	for _, c := range []struct {
 		name   string
 		labels []string
@@ -50,7 +52,7 @@ func TestWorkbenchMetricsOnMetrics(t *testing.T) {
 		{"posit_workbench_audit_log_parse_errors_total", nil, 1},
 		{"posit_connect_up", nil, 1},
 	} {
-		if got, ok := value(mfs, c.name, c.labels...); !ok || got != c.want {
+		if got, ok := mfs.Value(c.name, c.labels...); !ok || got != c.want {
 			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
 	}
@@ -79,8 +81,8 @@ func TestWorkbenchOnlyWithoutConnect(t *testing.T) {
 		t.Fatalf("Workbench alone must be a valid configuration: %v", err)
 	}
 	_, hs := startExporter(t, opts)
-	mfs := parseExposition(t, scrapeBody(t, hs.URL+"/metrics", nil))
-	if v, ok := value(mfs, "posit_workbench_named_users", "window", "30d"); !ok || v != 1 {
+	mfs := testutil.ParseText(t, scrapeBody(t, hs.URL+"/metrics", nil))
+	if v, ok := mfs.Value("posit_workbench_named_users", "window", "30d"); !ok || v != 1 {
 		t.Errorf("named users %v (present %v), want 1", v, ok)
 	}
 	if _, ok := mfs["posit_connect_up"]; ok {

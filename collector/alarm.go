@@ -4,12 +4,15 @@
 package collector
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
 )
 
 // alarm logs a failure when it starts or changes, and its recovery, rather
@@ -29,7 +32,16 @@ type namedErr struct {
 }
 
 // scrape takes every failure of one scrape; keys absent now have recovered.
+// A scrape cut short by its own client, or by a reload closing the server,
+// says nothing about Connect: it is logged at debug level and changes
+// nothing.
 func (a *alarm) scrape(logger *slog.Logger, failures []namedErr) {
+	for _, f := range failures {
+		if errors.Is(f.err, context.Canceled) || errors.Is(f.err, usage.ErrClosed) {
+			logger.Debug("Scrape cut short: its client went away or the server is being reloaded", "collector", f.name, "err", f.err)
+			return
+		}
+	}
 	current := map[string]string{}
 	first := map[string]namedErr{}
 	for _, f := range failures {
@@ -46,11 +58,14 @@ func (a *alarm) scrape(logger *slog.Logger, failures []namedErr) {
 			continue
 		}
 		f := first[key]
-		switch key {
-		case "auth":
+		switch {
+		case strings.HasPrefix(key, "pending/"):
+			logger.Info("Still fetching from Connect; the collector reports failure until the first fetch completes",
+				"collector", f.name, "err", f.err)
+		case key == "auth":
 			logger.Error("Connect rejected the API key: check that it is valid, not expired, and an administrator's",
 				"collector", f.name, "err", f.err)
-		case "unreachable":
+		case key == "unreachable":
 			logger.Error("Cannot reach Connect", "collector", f.name, "err", f.err)
 		default:
 			logger.Warn("Collector failed", "collector", f.name, "err", f.err)
@@ -73,6 +88,9 @@ func classify(name string, err error) (key, fingerprint string) {
 		return "auth", fmt.Sprintf("%d/%d", ae.StatusCode, ae.Code)
 	case connectapi.IsUnreachable(err):
 		return "unreachable", "unreachable"
+	}
+	if _, ok := errors.AsType[*connectapi.PendingError](err); ok {
+		return "pending/" + name, "pending"
 	}
 	if be, ok := errors.AsType[*connectapi.BackoffError](err); ok {
 		err = be.Last

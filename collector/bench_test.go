@@ -46,7 +46,7 @@ func benchExporter(b *testing.B, url string, ttl time.Duration) *Exporter {
 	windows, _ := window.Parse("30d,90d,365d")
 	src := &Source{Client: client, Cache: connectapi.NewCache(connectapi.CacheConfig{DefaultTTL: ttl, FetchTimeout: time.Minute}),
 		ActiveWindows: windows, Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)}
-	return NewExporter(src, SourceUpdaters(src), src.Logger)
+	return NewExporter(src, apiCollectors(b, src), src.Logger)
 }
 
 func scrapeOnce(b *testing.B, e *Exporter) int {

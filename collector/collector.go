@@ -3,188 +3,129 @@
 
 // Package collector turns Posit Connect API data into Prometheus metrics.
 //
-// Each area (server, users, groups, content, and the usage streams) is an
-// Updater. An Exporter runs the enabled Updaters concurrently for every
-// scrape, reports posit_connect_up and per-collector success and duration,
-// and drops every series of a collector that failed, so a scrape never
-// shows partial or stale data for it.
+// Every collector is one row of the Collectors table: its name (the
+// --collector.<name> switch), whether it is on by default, its help, the
+// cached resources it reads and its constructor. An Exporter runs the
+// enabled collectors concurrently for every scrape, reports
+// posit_connect_up and per-collector success and duration, and drops every
+// series of a collector that failed, so a scrape never shows partial or
+// stale data for it.
 package collector
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
 )
 
 const namespace = "posit_connect"
 
-// Updater produces one area's metrics for one scrape, and describes every
-// metric it can produce.
-type Updater interface {
+// Collector produces one area's metrics for one scrape, and describes
+// every metric it can produce.
+type Collector interface {
 	Describe(ch chan<- *prometheus.Desc)
 	Update(ctx context.Context, ch chan<- prometheus.Metric) error
 }
 
-// Definition describes a collector that can be switched on or off.
-type Definition struct {
-	Name           string
-	DefaultEnabled bool
-	Help           string
+// Env is what the collectors of one Connect server are built from.
+type Env struct {
+	Source *Source
+	// Usage opens the server's usage streams (and its state file) on first
+	// use; the usage collectors share them.
+	Usage func() (*usage.Streams, error)
 }
 
-// Definitions lists every collector, for flags and documentation.
-var Definitions = []Definition{
-	{"server", true, "server version, licence seats and expiry"},
-	{"users", true, "accounts by role and lock state, active users per window, named users"},
-	{"groups", true, "number of groups"},
-	{"content", true, "content items by type and access, and content_info"},
-	{"shiny", true, "Shiny sessions and their length per app (incremental)"},
-	{"visits", true, "visits to non-Shiny content (incremental)"},
-	{"audit", true, "audit log events by action (incremental)"},
+// Definition is one row of the collector table.
+type Definition struct {
+	Name    string
+	Default bool
+	Help    string
+	// Reads lists the cached resources the collector reads.
+	Reads []Resource
+	New   func(env *Env) (Collector, error)
+}
+
+// Collectors lists every collector. Flags, the README's collector table
+// and the per-server switches of the configuration file come from it.
+var Collectors = []Definition{
+	{"server", true, "server version, licence seats and expiry", []Resource{ResourceServerSettings},
+		func(env *Env) (Collector, error) { return &serverCollector{env.Source}, nil }},
+	{"users", true, "accounts by role and lock state, active users per window, named users",
+		[]Resource{ResourceServerSettings, ResourceUsers, ResourceActiveUsers},
+		func(env *Env) (Collector, error) { return &usersCollector{env.Source}, nil }},
+	{"groups", true, "number of groups", []Resource{ResourceServerSettings, ResourceGroups},
+		func(env *Env) (Collector, error) { return &groupsCollector{env.Source}, nil }},
+	{"content", true, "content items by type and access, and content_info", []Resource{ResourceContent},
+		func(env *Env) (Collector, error) { return &contentCollector{env.Source}, nil }},
+	{"shiny", true, "Shiny sessions and their length per app (incremental)", nil,
+		usageStream(func(s *usage.Streams) Collector { return s.Shiny })},
+	{"visits", true, "visits to non-Shiny content (incremental)", nil,
+		usageStream(func(s *usage.Streams) Collector { return s.Visits })},
+	{"audit", true, "audit log events by action (incremental)", nil,
+		usageStream(func(s *usage.Streams) Collector { return s.Audit })},
+}
+
+// Names lists the collectors' names in table order.
+func Names() []string {
+	names := make([]string, len(Collectors))
+	for i, d := range Collectors {
+		names[i] = d.Name
+	}
+	return names
+}
+
+func usageStream(pick func(*usage.Streams) Collector) func(*Env) (Collector, error) {
+	return func(env *Env) (Collector, error) {
+		if env.Usage == nil {
+			return nil, errors.New("no usage streams for this server")
+		}
+		s, err := env.Usage()
+		if err != nil {
+			return nil, err
+		}
+		return pick(s), nil
+	}
+}
+
+// Enabled is a collector switched on for one server.
+type Enabled struct {
+	Name      string
+	Collector Collector
+}
+
+// Build makes the collectors that on switches on, in table order.
+func Build(env *Env, on func(name string) bool) ([]Enabled, error) {
+	var out []Enabled
+	for _, d := range Collectors {
+		if !on(d.Name) {
+			continue
+		}
+		c, err := d.New(env)
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: %w", d.Name, err)
+		}
+		out = append(out, Enabled{d.Name, c})
+	}
+	return out, nil
 }
 
 var (
 	upDesc = prometheus.NewDesc(namespace+"_up",
-		"1 if the Connect API answered this scrape with valid credentials, else 0.", nil, nil)
+		"1 if the last request to Connect that completed was answered with valid credentials, else 0 (no answer, a rejected key, or no answer yet).", nil, nil)
+	cacheAgeDesc = prometheus.NewDesc(namespace+"_cache_age_seconds",
+		"How old the cached Connect data this scrape served is, by resource; a value stays served past its TTL, up to --connect.cache-max-age, while a refresh runs or fails.",
+		[]string{"resource"}, nil)
 	successDesc = prometheus.NewDesc(namespace+"_scrape_collector_success",
 		"1 if the collector succeeded in this scrape, else 0 (its series are then left out).", []string{"collector"}, nil)
 	durationDesc = prometheus.NewDesc(namespace+"_scrape_collector_duration_seconds",
 		"How long the collector took in this scrape.", []string{"collector"}, nil)
 )
-
-// NewSourceUpdater builds the named collector that reads only through
-// src. It reports false for names it does not build (the usage streams,
-// which keep state of their own and are built by their package).
-func NewSourceUpdater(name string, src *Source) (Updater, bool) {
-	switch name {
-	case "server":
-		return NewServerCollector(src), true
-	case "users":
-		return NewUsersCollector(src), true
-	case "groups":
-		return NewGroupsCollector(src), true
-	case "content":
-		return NewContentCollector(src), true
-	}
-	return nil, false
-}
-
-// SourceUpdaters builds every collector NewSourceUpdater knows, in table
-// order.
-func SourceUpdaters(src *Source) []NamedUpdater {
-	var out []NamedUpdater
-	for _, d := range Definitions {
-		if u, ok := NewSourceUpdater(d.Name, src); ok {
-			out = append(out, NamedUpdater{d.Name, u})
-		}
-	}
-	return out
-}
-
-// NamedUpdater is an enabled collector.
-type NamedUpdater struct {
-	Name    string
-	Updater Updater
-}
-
-// Exporter runs collectors for one Connect server.
-type Exporter struct {
-	source   *Source
-	updaters []NamedUpdater
-	logger   *slog.Logger
-	alarms   *alarm
-}
-
-// NewExporter returns an exporter over the given collectors. source is
-// used to check that Connect answers (posit_connect_up).
-func NewExporter(source *Source, updaters []NamedUpdater, logger *slog.Logger) *Exporter {
-	return &Exporter{source: source, updaters: updaters, logger: logger, alarms: newAlarm()}
-}
-
-// Scrape returns a prometheus.Collector bound to one scrape's context,
-// whose deadline bounds every collector.
-func (e *Exporter) Scrape(ctx context.Context) prometheus.Collector {
-	return &scrape{e: e, ctx: ctx}
-}
-
-type scrape struct {
-	e   *Exporter
-	ctx context.Context
-}
-
-// Describe sends every descriptor the enabled collectors can produce.
-func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
-	ch <- upDesc
-	ch <- successDesc
-	ch <- durationDesc
-	for _, u := range s.e.updaters {
-		u.Updater.Describe(ch)
-	}
-}
-
-type outcome struct {
-	name     string
-	metrics  []prometheus.Metric
-	err      error
-	duration time.Duration
-}
-
-func (s *scrape) Collect(ch chan<- prometheus.Metric) {
-	e := s.e
-	_, settingsErr := e.source.Settings(s.ctx)
-
-	outcomes := make([]outcome, len(e.updaters))
-	var wg sync.WaitGroup
-	for i, u := range e.updaters {
-		wg.Go(func() {
-			start := time.Now()
-			buf := make(chan prometheus.Metric, 256)
-			var metrics []prometheus.Metric
-			done := make(chan struct{})
-			go func() {
-				for m := range buf {
-					metrics = append(metrics, m)
-				}
-				close(done)
-			}()
-			err := safeUpdate(s.ctx, u.Updater, buf)
-			close(buf)
-			<-done
-			outcomes[i] = outcome{name: u.Name, metrics: metrics, err: err, duration: time.Since(start)}
-		})
-	}
-	wg.Wait()
-
-	up := settingsErr == nil
-	var failures []namedErr
-	if settingsErr != nil {
-		failures = append(failures, namedErr{"server_settings", settingsErr})
-	}
-	for _, o := range outcomes {
-		success := 0.0
-		if o.err == nil {
-			success = 1
-			for _, m := range o.metrics {
-				ch <- m
-			}
-		} else {
-			failures = append(failures, namedErr{o.name, o.err})
-			if answeredBadly(o.err) {
-				up = false
-			}
-		}
-		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, success, o.name)
-		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, o.duration.Seconds(), o.name)
-	}
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolFloat(up))
-	e.alarms.scrape(e.logger, failures)
-}
 
 // answeredBadly reports errors that mean Connect did not answer this
 // scrape with valid credentials, as opposed to one endpoint failing.
@@ -195,13 +136,13 @@ func answeredBadly(err error) bool {
 
 // safeUpdate turns a panic in a collector into an error: one bad response
 // must not take the exporter down.
-func safeUpdate(ctx context.Context, u Updater, ch chan<- prometheus.Metric) (err error) {
+func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &panicError{value: r}
 		}
 	}()
-	return u.Update(ctx, ch)
+	return c.Update(ctx, ch)
 }
 
 type panicError struct{ value any }

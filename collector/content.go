@@ -5,6 +5,7 @@ package collector
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,6 +21,9 @@ var (
 		[]string{"content_guid", "name", "title", "app_mode"}, nil)
 )
 
+// ResourceContent is the content list.
+var ResourceContent = Resource{"content", "content", 60 * time.Second, "How long the content list is cached."}
+
 // ContentItem is the part of a content item the exporter keeps.
 type ContentItem struct {
 	GUID, Name, Title, AppMode, AccessType string
@@ -27,7 +31,7 @@ type ContentItem struct {
 
 // Content lists every content item, cached.
 func (s *Source) Content(ctx context.Context) ([]ContentItem, error) {
-	return connectapi.Cached(ctx, s.Cache, ResourceContent, func(ctx context.Context) ([]ContentItem, error) {
+	return connectapi.Cached(ctx, s.Cache, ResourceContent.Name, func(ctx context.Context) ([]ContentItem, error) {
 		var items []ContentItem
 		err := s.Client.EachContent(ctx, func(c *connectapi.Content) error {
 			it := ContentItem{GUID: c.GUID, Name: c.Name, AppMode: c.AppMode, AccessType: c.AccessType}
@@ -44,22 +48,19 @@ func (s *Source) Content(ctx context.Context) ([]ContentItem, error) {
 	})
 }
 
-// ContentCollector reports the content inventory.
-type ContentCollector struct{ src *Source }
-
-// NewContentCollector returns the "content" collector.
-func NewContentCollector(src *Source) *ContentCollector { return &ContentCollector{src: src} }
+// contentCollector reports the content inventory.
+type contentCollector struct{ src *Source }
 
 type modeAccess struct{ mode, access string }
 
-// Describe implements Updater.
-func (c *ContentCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements Collector.
+func (c *contentCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- contentDesc
 	ch <- contentInfoDesc
 }
 
-// Update implements Updater.
-func (c *ContentCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+// Update implements Collector.
+func (c *contentCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	items, err := c.src.Content(ctx)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,27 +17,32 @@ var groupsDesc = prometheus.NewDesc(namespace+"_groups",
 	"Groups on the server; absent when the server runs without groups. Cached for up to --connect.cache-ttl.groups.",
 	nil, nil)
 
-// GroupsCollector reports the number of groups.
-type GroupsCollector struct{ src *Source }
+// ResourceGroups is the number of groups.
+var ResourceGroups = Resource{"groups", "groups", 60 * time.Second, "How long the group count is cached."}
 
-// NewGroupsCollector returns the "groups" collector.
-func NewGroupsCollector(src *Source) *GroupsCollector { return &GroupsCollector{src: src} }
+// groupCount returns the number of groups, cached.
+func (s *Source) groupCount(ctx context.Context, settings *connectapi.ServerSettings) (int, error) {
+	return connectapi.Cached(ctx, s.Cache, ResourceGroups.Name, func(ctx context.Context) (int, error) {
+		return s.Client.CountGroups(ctx, settings)
+	})
+}
 
-// Describe implements Updater.
-func (c *GroupsCollector) Describe(ch chan<- *prometheus.Desc) {
+// groupsCollector reports the number of groups.
+type groupsCollector struct{ src *Source }
+
+// Describe implements Collector.
+func (c *groupsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- groupsDesc
 }
 
-// Update implements Updater. A server without groups is an answer, not a
+// Update implements Collector. A server without groups is an answer, not a
 // failure: the collector succeeds and emits nothing.
-func (c *GroupsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+func (c *groupsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	settings, err := c.src.Settings(ctx)
 	if err != nil {
 		return err
 	}
-	n, err := connectapi.Cached(ctx, c.src.Cache, ResourceGroups, func(ctx context.Context) (int, error) {
-		return c.src.Client.CountGroups(ctx, settings)
-	})
+	n, err := c.src.groupCount(ctx, settings)
 	if errors.Is(err, connectapi.ErrGroupsDisabled) {
 		return nil
 	}

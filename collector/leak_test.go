@@ -33,7 +33,7 @@ func TestNoGoroutineLeakUnderFaults(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	src := &Source{Client: client, ActiveWindows: windows, Logger: logger,
 		Cache: connectapi.NewCache(connectapi.CacheConfig{FetchTimeout: time.Second})} // TTL 0: every scrape fetches
-	e := NewExporter(src, SourceUpdaters(src), logger)
+	e := NewExporter(src, apiCollectors(t, src), logger)
 
 	for _, f := range []connecttest.Fault{
 		{}, {Kind: connecttest.FaultServerError}, {Kind: connecttest.FaultTruncatedJSON}, {Kind: connecttest.FaultProxyHTML},

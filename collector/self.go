@@ -41,9 +41,9 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 		}, []string{"resource"}),
 	}
 	reg.MustRegister(m.apiRequests, m.apiDuration, m.cacheRequests, m.cacheHits)
-	for _, r := range []string{ResourceServerSettings, ResourceUsers, ResourceActiveUsers, ResourceGroups, ResourceContent} {
-		m.cacheRequests.WithLabelValues(r)
-		m.cacheHits.WithLabelValues(r)
+	for _, r := range Resources() {
+		m.cacheRequests.WithLabelValues(r.Name)
+		m.cacheHits.WithLabelValues(r.Name)
 	}
 	return m
 }

@@ -16,32 +16,36 @@ var (
 	seatsDesc = prometheus.NewDesc(namespace+"_license_user_seats",
 		"Named-user seat limit of the licence, or --connect.license-seats when set; absent when the licence enforces no limit. Cached for up to --connect.cache-ttl.server-settings.",
 		nil, nil)
+	licenceErrorsDesc = prometheus.NewDesc(namespace+"_license_parse_errors_total",
+		"Server settings fetched whose licence field could not be read (the field's series is then left out; an unreadable user-activity-days counts named users over 365 days).",
+		[]string{"field"}, nil)
 	expiryDesc = prometheus.NewDesc(namespace+"_license_expiry_timestamp_seconds",
 		"When the licence expires, in seconds since the epoch; absent when it states no expiry. Cached for up to --connect.cache-ttl.server-settings.",
 		nil, nil)
 )
 
-// ServerCollector reports the server version and licence terms.
-type ServerCollector struct{ src *Source }
+// serverCollector reports the server version and licence terms.
+type serverCollector struct{ src *Source }
 
-// NewServerCollector returns the "server" collector.
-func NewServerCollector(src *Source) *ServerCollector { return &ServerCollector{src: src} }
-
-// Describe implements Updater.
-func (c *ServerCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements Collector.
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- versionDesc
 	ch <- seatsDesc
 	ch <- expiryDesc
+	ch <- licenceErrorsDesc
 }
 
-// Update implements Updater.
-func (c *ServerCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+// Update implements Collector.
+func (c *serverCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	s, err := c.src.Settings(ctx)
 	if err != nil {
 		return err
 	}
 	if s.Version != "" {
 		ch <- prometheus.MustNewConstMetric(versionDesc, prometheus.GaugeValue, 1, s.Version)
+	}
+	for field, n := range c.src.licence.snapshot() {
+		ch <- prometheus.MustNewConstMetric(licenceErrorsDesc, prometheus.CounterValue, float64(n), field)
 	}
 	if seats, ok := c.src.seats(s.License.Seats); ok {
 		ch <- prometheus.MustNewConstMetric(seatsDesc, prometheus.GaugeValue, float64(seats))

@@ -27,6 +27,13 @@ var (
 		nil, nil)
 )
 
+// The users table, folded into a summary, and Connect's own active-user
+// counts (for the cross-check) are refreshed together.
+var (
+	ResourceUsers       = Resource{"users", "users", 60 * time.Second, "How long the users summary is cached."}
+	ResourceActiveUsers = Resource{"active_users", "users", 60 * time.Second, ""}
+)
+
 // knownRoles always get a series, zero or not, so that series do not come
 // and go with the data.
 var knownRoles = []string{connectapi.RoleAdministrator, connectapi.RolePublisher, connectapi.RoleViewer}
@@ -63,7 +70,7 @@ func (s *Source) Users(ctx context.Context) (*UserSummary, error) {
 		return nil, err
 	}
 	activityDays := settings.License.ActivityDays
-	return connectapi.Cached(ctx, s.Cache, ResourceUsers, func(ctx context.Context) (*UserSummary, error) {
+	return connectapi.Cached(ctx, s.Cache, ResourceUsers.Name, func(ctx context.Context) (*UserSummary, error) {
 		return s.summariseUsers(ctx, activityDays)
 	})
 }
@@ -118,21 +125,18 @@ func (s *Source) summariseUsers(ctx context.Context, activityDays int) (*UserSum
 	return sum, nil
 }
 
-// UsersCollector reports accounts, active users and named users.
-type UsersCollector struct{ src *Source }
+// usersCollector reports accounts, active users and named users.
+type usersCollector struct{ src *Source }
 
-// NewUsersCollector returns the "users" collector.
-func NewUsersCollector(src *Source) *UsersCollector { return &UsersCollector{src: src} }
-
-// Describe implements Updater.
-func (c *UsersCollector) Describe(ch chan<- *prometheus.Desc) {
+// Describe implements Collector.
+func (c *usersCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- usersDesc
 	ch <- usersActiveDesc
 	ch <- namedUsersDesc
 }
 
-// Update implements Updater.
-func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+// Update implements Collector.
+func (c *usersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	sum, err := c.src.Users(ctx)
 	if err != nil {
 		return err
@@ -161,8 +165,8 @@ func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric
 // crossCheck compares our count with Connect's own where the server has
 // GET /v1/metrics/users/active, and warns when they disagree. It never
 // fails the scrape.
-func (c *UsersCollector) crossCheck(ctx context.Context, sum *UserSummary) {
-	theirs, err := connectapi.Cached(ctx, c.src.Cache, ResourceActiveUsers, c.src.Client.ActiveUsers)
+func (c *usersCollector) crossCheck(ctx context.Context, sum *UserSummary) {
+	theirs, err := connectapi.Cached(ctx, c.src.Cache, ResourceActiveUsers.Name, c.src.Client.ActiveUsers)
 	switch {
 	case errors.Is(err, connectapi.ErrUnsupported):
 		c.src.Logger.Debug("Connect has no /v1/metrics/users/active; skipping the cross-check")

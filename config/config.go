@@ -36,11 +36,12 @@ type Config struct {
 	// UnionKey matches users across servers for the distinct named-user
 	// count; default lower_email.
 	UnionKey UnionKey `yaml:"union_key"`
-	Servers  []Server `yaml:"servers"`
+	Servers  []Target `yaml:"servers"`
 }
 
-// Server is one Connect server.
-type Server struct {
+// Target is one Connect server of the file (the target of
+// /probe?target=<name>).
+type Target struct {
 	// Name is the value of /probe?target= and of the server label.
 	Name string `yaml:"name"`
 	URL  string `yaml:"url"`
@@ -84,6 +85,11 @@ func Parse(raw []byte, knownCollectors []string) (*Config, error) {
 			return nil, errors.New("the file is empty")
 		}
 		return nil, err
+	}
+	// A second document ("---") would otherwise be ignored without a word.
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, errors.New("the file holds more than one YAML document (a line \"---\"); put every server in the first")
 	}
 	if err := c.validate(knownCollectors); err != nil {
 		return nil, err
@@ -146,16 +152,6 @@ func (c *Config) validate(knownCollectors []string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Server returns the named server.
-func (c *Config) Server(name string) (Server, bool) {
-	for _, s := range c.Servers {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Server{}, false
 }
 
 // Key returns the function that identifies a user across servers.

@@ -34,12 +34,13 @@ servers:
 	if c.UnionKey != UnionByLowerEmail || len(c.Servers) != 2 {
 		t.Fatalf("%+v", c)
 	}
-	prod, ok := c.Server("prod")
-	if !ok || prod.LicenseSeats != 250 || prod.Collectors["audit"] || prod.APIKeyFile != "/etc/pce/prod.key" {
+	prod, b := c.Servers[0], c.Servers[1]
+	if prod.Name != "prod" || prod.LicenseSeats != 250 || prod.Collectors["audit"] || prod.APIKeyFile != "/etc/pce/prod.key" ||
+		prod.StateFile != "/var/lib/pce/prod.json" {
 		t.Errorf("prod: %+v", prod)
 	}
-	if _, ok := c.Server("nope"); ok {
-		t.Error("found a server that is not configured")
+	if b.Name != "client-b.eu" || b.APIKeyEnv != "CLIENT_B_KEY" || b.CAFile != "/etc/ssl/b.pem" || b.URL != "http://127.0.0.1:3939" {
+		t.Errorf("client-b.eu: %+v", b)
 	}
 }
 
@@ -51,6 +52,7 @@ servers: [{name: a, url: "https://a", api_key_env: K}]`,
 		"union_key: \"guid\"":                      `{union_key: guid, servers: [{name: a, url: "https://a", api_key_env: K}]}`,
 		"list at least one":                        `servers: []`,
 		"the file is empty":                        ``,
+		"more than one YAML document":              "servers: [{name: a, url: \"https://a\", api_key_env: K}]\n---\nservers: [{name: b, url: \"https://b\", api_key_env: K}]\n",
 		"servers[1] (a): name \"a\" is used twice": `servers: [{name: a, url: "https://a", api_key_env: K}, {name: a, url: "https://b", api_key_env: K}]`,
 		"servers[0] (a): url":                      `servers: [{name: a, url: "a.example.com", api_key_env: K}]`,
 		"set api_key_file or api_key_env":          `servers: [{name: a, url: "https://a"}]`,

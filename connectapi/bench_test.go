@@ -5,60 +5,23 @@ package connectapi_test
 
 import (
 	"context"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 const benchKey = "bench-key"
 
 var benchNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-// heapPeak samples the live heap while fn runs and returns the peak above
-// the heap in use before it started (the simulator's own data).
-func heapPeak(fn func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > base && m.HeapInuse-base > peak.Load() {
-				peak.Store(m.HeapInuse - base)
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	fn()
-	close(stop)
-	wg.Wait()
-	return peak.Load()
-}
-
 func startBenchSim(b *testing.B, cfg connecttest.Config) *connectapi.Client {
 	b.Helper()
 	cfg.APIKey, cfg.Now = benchKey, func() time.Time { return benchNow }
-	sim := connecttest.New(cfg)
-	if err := sim.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(sim.Close)
+	sim := testutil.Start(b, connecttest.New(cfg))
 	c, err := connectapi.NewClient(sim.URL(), connectapi.WithAPIKey(connectapi.StaticKey(benchKey)))
 	if err != nil {
 		b.Fatal(err)
@@ -74,7 +37,7 @@ func BenchmarkWalkUsers100k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		peak = max(peak, heapPeak(func() {
+		peak = max(peak, testutil.PeakHeapAbove(func() {
 			if err := c.EachUserPage(ctx, func(p []connectapi.User) error { n += len(p); return nil }); err != nil {
 				b.Fatal(err)
 			}
@@ -94,7 +57,7 @@ func BenchmarkWalkShinySessions1M(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		peak = max(peak, heapPeak(func() {
+		peak = max(peak, testutil.PeakHeapAbove(func() {
 			err := c.EachShinySessionPage(ctx, connectapi.UsageQuery{}, func(p []connectapi.ShinySession) error { n += len(p); return nil })
 			if err != nil {
 				b.Fatal(err)

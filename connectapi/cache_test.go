@@ -6,6 +6,7 @@ package connectapi
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -162,6 +163,144 @@ func TestCacheWaiterHonoursItsOwnDeadline(t *testing.T) {
 		v, err := Cached(context.Background(), c, "content", func(context.Context) (int, error) { return -1, nil })
 		if err != nil || v != 5 {
 			t.Fatalf("detached fetch result not cached: %v %v", v, err)
+		}
+	})
+}
+
+func TestCacheServesStaleWhileOneRefreshRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var outcomes []error
+		var mu sync.Mutex
+		c := NewCache(CacheConfig{DefaultTTL: time.Minute, MaxAge: 5 * time.Minute, FetchTimeout: time.Hour,
+			OnFetched: func(_ string, err error) { mu.Lock(); outcomes = append(outcomes, err); mu.Unlock() }})
+		var fetches atomic.Int32
+		release := make(chan struct{})
+		fail := atomic.Bool{}
+		fetch := func(context.Context) (int, error) {
+			n := fetches.Add(1)
+			if n > 1 {
+				<-release // refreshes are slow
+			}
+			if fail.Load() {
+				return 0, errors.New("boom")
+			}
+			return int(n), nil
+		}
+		scrape := func(timeout time.Duration) (int, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			return Cached(ctx, c, "users", fetch)
+		}
+		if v, err := scrape(time.Second); v != 1 || err != nil {
+			t.Fatalf("cold: %v %v", v, err)
+		}
+		if age, ok := c.Age("users"); !ok || age != 0 {
+			t.Fatalf("age %v %v", age, ok)
+		}
+		time.Sleep(90 * time.Second) // stale
+		// Ten scrapes while the refresh is stuck: all answered at once from
+		// the stale value, one refresh in flight.
+		for range 10 {
+			if v, err := scrape(10 * time.Millisecond); v != 1 || err != nil {
+				t.Fatalf("stale scrape: %v %v", v, err)
+			}
+		}
+		synctest.Wait() // the refresh is blocked in fetch
+		if n := fetches.Load(); n != 2 {
+			t.Fatalf("%d fetches, want the first and one refresh", n)
+		}
+		if age, _ := c.Age("users"); age != 90*time.Second {
+			t.Errorf("age of the served value %v, want 90s", age)
+		}
+		release <- struct{}{}
+		synctest.Wait()
+		if v, err := scrape(time.Second); v != 2 || err != nil {
+			t.Fatalf("after the refresh: %v %v", v, err)
+		}
+		// Refreshes that fail keep the value served until MaxAge.
+		fail.Store(true)
+		time.Sleep(61 * time.Second)
+		if v, err := scrape(time.Second); v != 2 || err != nil {
+			t.Fatalf("stale while failing: %v %v", v, err)
+		}
+		synctest.Wait()
+		release <- struct{}{}
+		synctest.Wait()
+		close(release)                            // from now on fetches fail at once
+		time.Sleep(4*time.Minute - 3*time.Second) // 4m58s after the last good fetch: just inside MaxAge
+		if v, err := scrape(time.Second); v != 2 || err != nil {
+			t.Fatalf("at the edge of MaxAge: %v %v", v, err)
+		}
+		synctest.Wait()
+		time.Sleep(2 * time.Minute) // past MaxAge (and any backoff): nothing servable, the error shows
+		if _, err := scrape(time.Second); err == nil || err.Error() != "boom" {
+			t.Fatalf("a value older than MaxAge was served, or the wrong error: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(outcomes) < 3 || outcomes[0] != nil || outcomes[1] != nil || outcomes[2] == nil {
+			t.Errorf("fetch outcomes %v", outcomes)
+		}
+	})
+}
+
+func TestCacheFirstFetchOutlivingTheCallerIsPendingAndGoesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var reported atomic.Int32
+		c := NewCache(CacheConfig{DefaultTTL: time.Minute, MaxAge: 5 * time.Minute, FetchTimeout: time.Minute,
+			OnFetched: func(string, error) { reported.Add(1) }})
+		fetch := func(ctx context.Context) (int, error) {
+			select {
+			case <-time.After(20 * time.Second):
+				return 7, nil
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := Cached(ctx, c, "users", fetch)
+		cancel()
+		var pending *PendingError
+		if !errors.As(err, &pending) || pending.Running != 10*time.Second || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err %v", err)
+		}
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		if v, err := Cached(context.Background(), c, "users", fetch); v != 7 || err != nil {
+			t.Fatalf("the detached fetch did not fill the cache: %v %v", v, err)
+		}
+		// A fetch cut by the cache's own bound says nothing about Connect.
+		slow := func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, ctx.Err() }
+		_, err = Cached(context.Background(), c, "content", slow)
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "one fetch may take at most 1m0s") {
+			t.Errorf("bounded fetch: %v", err)
+		}
+		if reported.Load() != 1 {
+			t.Errorf("%d outcomes reported, want only the completed fetch", reported.Load())
+		}
+	})
+}
+
+func TestCacheDecodeErrorRestsAtMostOneTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewCache(CacheConfig{DefaultTTL: 15 * time.Second, MaxBackoff: 2 * time.Minute})
+		bad := atomic.Bool{}
+		bad.Store(true)
+		var calls atomic.Int32
+		fetch := func(context.Context) (int, error) {
+			calls.Add(1)
+			if bad.Load() {
+				return 0, &DecodeError{Endpoint: "/server_settings", Err: errors.New("bad licence")}
+			}
+			return 1, nil
+		}
+		for range 12 { // many failures: a server error would rest up to 2 minutes by now
+			_, _ = Cached(context.Background(), c, "server_settings", fetch)
+			time.Sleep(16 * time.Second)
+		}
+		bad.Store(false)
+		if v, err := Cached(context.Background(), c, "server_settings", fetch); v != 1 || err != nil {
+			t.Errorf("fixed data still refused one TTL later: %v %v", v, err)
 		}
 	})
 }

@@ -116,9 +116,6 @@ func ParseServerURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// BaseURL is the server address the client was built with.
-func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
-
 // getJSON fetches an API path and decodes the JSON body into out.
 func (c *Client) getJSON(ctx context.Context, endpoint string, q url.Values, out any) error {
 	return c.get(ctx, endpoint, q, func(body io.Reader) error {

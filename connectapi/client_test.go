@@ -142,20 +142,58 @@ func TestServerSettingsLicenceVariants(t *testing.T) {
 	}
 }
 
-func TestLicenceRejectsNonsense(t *testing.T) {
+func TestLicenceNonsenseLeavesOnlyThatFieldOut(t *testing.T) {
 	f, srv := newFakeConnect(t)
 	c := newTestClient(t, srv.URL)
-	for _, body := range []string{
-		`{"license": {"users": "lots"}}`,
-		`{"license": {"users": -3}}`,
-		`{"license": {"user-activity-days": 0}}`,
-		`{"license": {"expiration": "soon"}}`,
-		`{"license": {"users": {"n": 1}}}`,
-	} {
-		f.handle("/__api__/server_settings", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) })
-		if _, err := c.ServerSettings(context.Background()); err == nil {
-			t.Errorf("%s: want an error", body)
+	expiry := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		body     string
+		problems string // fields that could not be read
+		seats    int64
+		hasSeats bool
+		days     int
+		expiry   time.Time
+	}{
+		{`{"license": {"users": "lots", "user-activity-days": 180}}`, "users", 0, false, 180, time.Time{}},
+		{`{"license": {"users": -3, "expiration": 1798761600000}}`, "users", 0, false, 365, expiry},
+		{`{"license": {"users": -5}}`, "users", 0, false, 365, time.Time{}},
+		{`{"license": {"users": "unlimited"}}`, "users", 0, false, 365, time.Time{}},
+		{`{"license": {"users": 1.5}}`, "users", 0, false, 365, time.Time{}},
+		{`{"license": {"users": true}}`, "users", 0, false, 365, time.Time{}},
+		{`{"license": {"users": {"n": 1}, "user-activity-days": "90"}}`, "users", 0, false, 90, time.Time{}},
+		{`{"license": {"user-activity-days": 0, "users": 50}}`, "user-activity-days", 50, true, 365, time.Time{}},
+		{`{"license": {"expiration": "soon", "users": "20"}}`, "expiration", 20, true, 365, time.Time{}},
+		// Expiry as an RFC 3339 date-time or date, not only epoch milliseconds.
+		{`{"license": {"users": 50, "expiration": "2027-01-01T00:00:00Z"}}`, "", 50, true, 365, expiry},
+		{`{"license": {"users": 50, "expiration": "2027-01-01T01:00:00+01:00"}}`, "", 50, true, 365, expiry},
+		{`{"license": {"users": 50, "expiration": "2027-01-01"}}`, "", 50, true, 365, expiry},
+		{`{"license": {"users": 50, "expiration": 0}}`, "", 50, true, 365, time.Time{}},
+	}
+	for _, tc := range cases {
+		f.handle("/__api__/server_settings", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(tc.body)) })
+		s, err := c.ServerSettings(context.Background())
+		if err != nil {
+			t.Errorf("%s: %v; one odd licence field must not fail the server settings", tc.body, err)
+			continue
 		}
+		l := s.License
+		var fields []string
+		for _, p := range l.Problems {
+			fields = append(fields, p.Field)
+			if p.Reason == "" || len(p.Value) > 40 {
+				t.Errorf("%s: problem %+v", tc.body, p)
+			}
+		}
+		if got := strings.Join(fields, ","); got != tc.problems || l.Seats != tc.seats || l.HasSeats != tc.hasSeats ||
+			l.ActivityDays != tc.days || !l.Expiration.Equal(tc.expiry) {
+			t.Errorf("%s: problems %q seats %d/%v days %d expiry %v; want %q %d/%v %d %v", tc.body, got, l.Seats, l.HasSeats,
+				l.ActivityDays, l.Expiration, tc.problems, tc.seats, tc.hasSeats, tc.days, tc.expiry)
+		}
+	}
+	// A body that is not JSON at all is still an error.
+	f.handle("/__api__/server_settings", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"license": `)) })
+	if _, err := c.ServerSettings(context.Background()); err == nil {
+		t.Error("truncated settings decoded")
 	}
 }
 
@@ -217,7 +255,7 @@ func TestOffsetPagingStopsOnEmptyPageAndDetectsIgnoredPageNumber(t *testing.T) {
 	})
 	c := newTestClient(t, srv.URL)
 	n := 0
-	if err := c.EachGroupPage(context.Background(), func(g []Group) error { n += len(g); return nil }); err != nil || n != 1 {
+	if err := eachOffsetPage(context.Background(), c, "/v1/groups", nil, func(g []Group) error { n += len(g); return nil }); err != nil || n != 1 {
 		t.Fatalf("got %d groups, err %v", n, err)
 	}
 	// A server that ignores page_number repeats page 1: that must fail, not loop or double count.
@@ -411,7 +449,7 @@ func TestErrorsAreTypedAndNeverHoldTheKey(t *testing.T) {
 	}
 	errs = append(errs, err)
 
-	_, err = good.Hosts(ctx) // unknown route on this fake: 404 without a code
+	err = good.getJSON(ctx, "/v1/system/hosts", nil, &struct{}{}) // unknown route on this fake: 404 without a code
 	if !errors.Is(err, ErrUnsupported) {
 		t.Errorf("404 without code: %v", err)
 	}

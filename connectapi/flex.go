@@ -90,17 +90,3 @@ func (v FlexValue) Int64() (int64, bool) {
 	}
 	return int64(f), true
 }
-
-// Bool parses the value as a boolean (true, "true", "1", 1).
-func (v FlexValue) Bool() (bool, bool) {
-	if !v.set {
-		return false, false
-	}
-	switch strings.ToLower(v.raw) {
-	case "true", "1", "yes":
-		return true, true
-	case "false", "0", "no", "":
-		return false, true
-	}
-	return false, false
-}

@@ -34,8 +34,3 @@ func (c *Client) CountGroups(ctx context.Context, settings *ServerSettings) (int
 	}
 	return p.Total, nil
 }
-
-// EachGroupPage walks every page of GET /v1/groups.
-func (c *Client) EachGroupPage(ctx context.Context, fn func([]Group) error) error {
-	return eachOffsetPage(ctx, c, "/v1/groups", nil, fn)
-}

@@ -30,26 +30,46 @@ type ServerSettings struct {
 }
 
 // License is the licence block, with values normalised: Connect sends them
-// as strings in some versions and as numbers or booleans in others.
+// as strings in some versions and as numbers or booleans in others. A field
+// that cannot be read is left out (as if absent) and listed in Problems: one
+// odd field must not hide the rest of the licence, let alone the server.
 type License struct {
 	// Seats is the named-user limit (licence "users"); 0 means not enforced.
 	Seats    int64
 	HasSeats bool
-	// ActivityDays is the window in which a user counts as named.
+	// ActivityDays is the window in which a user counts as named;
+	// DefaultActivityDays when absent or unreadable.
 	ActivityDays int
 	// Expiration is the zero time when the licence states none.
 	Expiration time.Time
 	Tier       string
 	Status     string
 	Type       string
+	// Problems lists the licence fields that could not be read.
+	Problems []LicenseProblem
 }
 
+// LicenseProblem is a licence field whose value could not be read.
+type LicenseProblem struct {
+	Field string
+	// Value is the value as sent, cut to 40 bytes.
+	Value  string
+	Reason string
+}
+
+// The licence fields the exporter reads.
+const (
+	LicenseFieldUsers        = "users"
+	LicenseFieldActivityDays = "user-activity-days"
+	LicenseFieldExpiration   = "expiration"
+)
+
 type serverSettingsWire struct {
-	Version                string               `json:"version"`
-	Build                  string               `json:"build"`
-	Hostname               string               `json:"hostname"`
-	License                map[string]FlexValue `json:"license"`
-	MetricsInstrumentation *bool                `json:"metrics_instrumentation"`
+	Version                string                     `json:"version"`
+	Build                  string                     `json:"build"`
+	Hostname               string                     `json:"hostname"`
+	License                map[string]json.RawMessage `json:"license"`
+	MetricsInstrumentation *bool                      `json:"metrics_instrumentation"`
 	Authentication         *struct {
 		GroupsEnabled *bool `json:"groups_enabled"`
 	} `json:"authentication"`
@@ -61,12 +81,8 @@ func (s *ServerSettings) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	lic, err := parseLicense(w.License)
-	if err != nil {
-		return err
-	}
 	*s = ServerSettings{
-		Version: w.Version, Build: w.Build, Hostname: w.Hostname, License: lic,
+		Version: w.Version, Build: w.Build, Hostname: w.Hostname, License: parseLicense(w.License),
 		MetricsInstrumentation: w.MetricsInstrumentation,
 	}
 	if w.Authentication != nil {
@@ -75,33 +91,81 @@ func (s *ServerSettings) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func parseLicense(m map[string]FlexValue) (License, error) {
+// maxActivityDays bounds user-activity-days to something a licence could
+// mean (a century).
+const maxActivityDays = 100 * 365
+
+func parseLicense(raw map[string]json.RawMessage) License {
 	l := License{ActivityDays: DefaultActivityDays}
-	if v, ok := m["users"]; ok && v.Set() {
-		n, ok := v.Int64()
-		if !ok || n < 0 {
-			return l, fmt.Errorf("licence field users is not a seat count: %q", v.String())
+	field := func(name string) (FlexValue, bool) {
+		r, ok := raw[name]
+		if !ok {
+			return FlexValue{}, false
 		}
-		l.Seats, l.HasSeats = n, true
+		var v FlexValue
+		if err := json.Unmarshal(r, &v); err != nil {
+			l.problem(name, string(r), "not a string, number or boolean")
+			return FlexValue{}, false
+		}
+		return v, v.Set()
 	}
-	if v, ok := m["user-activity-days"]; ok && v.Set() {
-		n, ok := v.Int64()
-		if !ok || n <= 0 || n > 100*365 {
-			return l, fmt.Errorf("licence field user-activity-days is not a day count: %q", v.String())
-		}
-		l.ActivityDays = int(n)
-	}
-	if v, ok := m["expiration"]; ok && v.Set() {
-		ms, ok := v.Int64()
-		if !ok || ms < 0 {
-			return l, fmt.Errorf("licence field expiration is not epoch milliseconds: %q", v.String())
-		}
-		if ms > 0 {
-			l.Expiration = time.UnixMilli(ms).UTC()
+	if v, ok := field(LicenseFieldUsers); ok {
+		if n, ok := v.Int64(); ok && n >= 0 {
+			l.Seats, l.HasSeats = n, true
+		} else {
+			l.problem(LicenseFieldUsers, v.String(), "not a whole number of seats (0 or more)")
 		}
 	}
-	l.Tier, l.Status, l.Type = m["tier"].String(), m["status"].String(), m["type"].String()
-	return l, nil
+	if v, ok := field(LicenseFieldActivityDays); ok {
+		if n, ok := v.Int64(); ok && n > 0 && n <= maxActivityDays {
+			l.ActivityDays = int(n)
+		} else {
+			l.problem(LicenseFieldActivityDays, v.String(), fmt.Sprintf("not a number of days from 1 to %d", maxActivityDays))
+		}
+	}
+	if v, ok := field(LicenseFieldExpiration); ok {
+		if t, ok := parseExpiration(v); ok {
+			l.Expiration = t
+		} else {
+			l.problem(LicenseFieldExpiration, v.String(), "neither epoch milliseconds nor an RFC 3339 date")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"tier", &l.Tier}, {"status", &l.Status}, {"type", &l.Type}} {
+		if v, ok := field(f.name); ok {
+			*f.dst = v.String()
+		}
+	}
+	return l
+}
+
+func (l *License) problem(field, value, reason string) {
+	if len(value) > 40 {
+		value = value[:40]
+	}
+	l.Problems = append(l.Problems, LicenseProblem{Field: field, Value: value, Reason: reason})
+}
+
+// parseExpiration reads epoch milliseconds (0: no expiry) or an RFC 3339
+// date-time or full date.
+func parseExpiration(v FlexValue) (time.Time, bool) {
+	if ms, ok := v.Int64(); ok {
+		if ms < 0 {
+			return time.Time{}, false
+		}
+		if ms == 0 {
+			return time.Time{}, true
+		}
+		return time.UnixMilli(ms).UTC(), true
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+		if t, err := time.Parse(layout, v.String()); err == nil && t.Year() >= 1970 {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // ServerSettings fetches GET /__api__/server_settings.

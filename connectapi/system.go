@@ -6,25 +6,7 @@ package connectapi
 import (
 	"context"
 	"errors"
-	"time"
 )
-
-// Host is one Connect node from GET /v1/system/hosts.
-type Host struct {
-	Hostname string    `json:"hostname"`
-	Version  string    `json:"version"`
-	LastSeen time.Time `json:"last_seen"`
-}
-
-// Hosts lists the server's nodes. It returns an error matching
-// ErrUnsupported on servers without the endpoint.
-func (c *Client) Hosts(ctx context.Context) ([]Host, error) {
-	var hosts []Host
-	if err := c.getJSON(ctx, "/v1/system/hosts", nil, &hosts); err != nil {
-		return nil, err
-	}
-	return hosts, nil
-}
 
 // ActiveUserCounts is Connect's own count of active licensed users per
 // window from GET /v1/metrics/users/active. Windows are "1d", "7d", "30d"

@@ -139,9 +139,6 @@ func All() ([]*Dashboard, error) {
 	return out, nil
 }
 
-// Raw returns the bytes of one embedded dashboard file.
-func Raw(name string) ([]byte, error) { return files.ReadFile(name) }
-
 // Parse decodes a dashboard JSON model.
 func Parse(raw []byte) (*Dashboard, error) {
 	var d Dashboard

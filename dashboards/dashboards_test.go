@@ -15,8 +15,8 @@ import (
 	"testing"
 )
 
-// knownMetrics is the exporter's metric contract (DESIGN.md) plus Prometheus'
-// own `up`. Dashboards may use nothing else.
+// knownMetrics is the exporter's metric contract (the README's metric
+// table) plus Prometheus' own `up`. Dashboards may use nothing else.
 var knownMetrics = map[string]bool{
 	"up":                                     true,
 	"posit_connect_up":                       true,
@@ -75,7 +75,7 @@ func TestDashboardFrame(t *testing.T) {
 			if len(d.UID) > 40 {
 				t.Errorf("uid %q longer than 40 characters", d.UID)
 			}
-			raw, err := Raw(d.File)
+			raw, err := files.ReadFile(d.File)
 			if err != nil {
 				t.Fatal(err)
 			}

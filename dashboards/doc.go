@@ -6,9 +6,9 @@
 // embeds them, and gives the Go tests and the dashtool verification program a
 // typed view of their panels, queries and variables.
 //
-// The dashboards follow the conventions in DASHBOARDS.md (a datasource
-// variable, job and instance variables on every selector, $__rate_interval,
-// units and descriptions everywhere, max across exporter replicas). The tests
-// in this package enforce them; dashtool checks the queries against a live
+// The dashboards follow a few conventions (a datasource variable, job and
+// instance variables on every selector, $__rate_interval, units and
+// descriptions everywhere, max across exporter replicas). The tests in this
+// package enforce them; dashtool checks the queries against a live
 // Prometheus and renders previews. Neither needs a Grafana server.
 package dashboards

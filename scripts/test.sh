@@ -9,6 +9,7 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 GOLANGCI_VERSION=v2.15.0
+DEADCODE_VERSION=v0.52.0
 step() { printf '\n==> %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
@@ -34,6 +35,9 @@ fi
 if ! golangci-lint version 2>/dev/null | grep -q "version ${GOLANGCI_VERSION#v}"; then
   go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@${GOLANGCI_VERSION}"
 fi
+if ! command -v deadcode >/dev/null; then
+  go install "golang.org/x/tools/cmd/deadcode@${DEADCODE_VERSION}"
+fi
 go version
 promtool --version 2>&1 | head -1
 
@@ -57,6 +61,10 @@ done
 
 step "go vet"
 go vet ./...
+
+step "dead code (deadcode -test: nothing unreachable from main or the tests)"
+dead=$(deadcode -test ./...)
+[ -z "$dead" ] || fail "unreachable code: $dead"
 
 step "golangci-lint"
 golangci-lint run ./...

@@ -47,7 +47,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 		newestTime time.Time
 		first      = true
 	)
-	err := st.s.cfg.Source.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
+	err := st.s.cfg.Client.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
 		for i := range p {
 			e := &p[i]
 			id, ok := normalizeID(string(e.ID))
@@ -58,7 +58,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 				first = false
 				newest, newestTime = id, e.Time
 				if lastID != "" && compareIDs(id, lastID) < 0 {
-					st.s.logger.Warn("the newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
+					st.s.logger.Warn("The newest audit entry is older than the last one counted; was the Connect database restored?", "stream", "audit", "newest_id", id, "last_id", lastID)
 				}
 			}
 			if baseline || (lastID != "" && compareIDs(id, lastID) <= 0) {
@@ -87,6 +87,10 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	}
 	st.baselined = true
 	return nil
+}
+
+func (st *auditStream) describe(ch chan<- *prometheus.Desc) {
+	ch <- auditDesc
 }
 
 func (st *auditStream) collect(ch chan<- prometheus.Metric) {

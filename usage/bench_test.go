@@ -5,67 +5,17 @@ package usage
 
 import (
 	"context"
-	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
-
-// heapSampler records the largest live heap (object bytes) seen while it
-// runs.
-type heapSampler struct {
-	peak atomic.Uint64
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-func heapObjects() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-func startHeapSampler() *heapSampler {
-	h := &heapSampler{stop: make(chan struct{})}
-	h.peak.Store(heapObjects())
-	h.wg.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-				if v := heapObjects(); v > h.peak.Load() {
-					h.peak.Store(v)
-				}
-			}
-		}
-	})
-	return h
-}
-
-func (h *heapSampler) Stop() uint64 {
-	close(h.stop)
-	h.wg.Wait()
-	return h.peak.Load()
-}
-
-// heapAfterGC is the live heap after a full collection.
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
 
 const mib = 1 << 20
 
@@ -81,20 +31,16 @@ const mib = 1 << 20
 func BenchmarkSimulator1M(b *testing.B) {
 	const target = 1_000_000
 	clk := newClock()
-	srv := connecttest.New(connecttest.Config{
+	srv := testutil.Start(b, connecttest.New(connecttest.Config{
 		Seed: 1, Users: 10_000, Content: 1_000, Now: clk.Now, History: 24 * time.Hour,
 		ShinySessions: 1_000_000, Visits: 1_000_000, AuditEntries: 10_000,
-	})
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	}))
 	client, err := connectapi.NewClient(srv.URL(), connectapi.WithAPIKey(connectapi.StaticKey(connecttest.DefaultAPIKey)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		s, err := New(Config{Source: client, Now: clk.Now, Interval: time.Millisecond, ReadTimeout: time.Hour})
+		s, err := New(Config{Client: client, Now: clk.Now, Interval: time.Millisecond, ReadTimeout: time.Hour})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -114,16 +60,16 @@ func BenchmarkSimulator1M(b *testing.B) {
 				visits += v.All
 			}
 		}
-		before := heapAfterGC()
+		before := testutil.HeapAfterGC()
 		// The simulator's data (~150 MiB) would let GOGC=100 pile up as
 		// much garbage again before collecting; a low GOGC makes the peak
 		// show what the read itself holds.
 		gc := debug.SetGCPercent(10)
-		h := startHeapSampler()
+		h := testutil.StartHeapSampler()
 		start := time.Now()
 		r := scrape(b, s)
 		elapsed := time.Since(start)
-		peak := h.Stop()
+		peak, _ := h.Stop()
 		debug.SetGCPercent(gc)
 		var counted float64
 		for _, v := range r.v[mStarted] {
@@ -132,7 +78,7 @@ func BenchmarkSimulator1M(b *testing.B) {
 		if int(counted) != sessions {
 			b.Fatalf("counted %v sessions, the simulator started %d", counted, sessions)
 		}
-		after := heapAfterGC()
+		after := testutil.HeapAfterGC()
 		open, ended := s.shiny.sizes()
 		b.ReportMetric(float64(sessions+visits)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(float64(peak-min(peak, before))/mib, "peak-heap-MiB")
@@ -151,7 +97,7 @@ func BenchmarkSimulator1M(b *testing.B) {
 // from the health monitor. It honors from and the open/ended rules at the
 // clock's time, like Connect.
 type synthSource struct {
-	clk     *clock
+	clk     *testutil.Clock
 	t0      time.Time
 	n       int
 	dt      time.Duration
@@ -162,7 +108,7 @@ type synthSource struct {
 
 const synthMaxDur = 3 * time.Hour
 
-func newSynth(clk *clock, n int) *synthSource {
+func newSynth(clk *testutil.Clock, n int) *synthSource {
 	s := &synthSource{clk: clk, t0: clk.Now(), n: n, dt: 100 * time.Millisecond}
 	for i := range 2000 {
 		s.apps = append(s.apps, "app-"+strconv.Itoa(i))
@@ -278,15 +224,15 @@ func BenchmarkSynthetic(b *testing.B) {
 func runSynth(b *testing.B, n int, backlog bool) {
 	clk := newClock()
 	src := newSynth(clk, n)
-	s, err := New(Config{Source: src, Now: clk.Now, Interval: time.Millisecond, ReadTimeout: time.Hour})
+	s, err := New(Config{Client: src, Now: clk.Now, Interval: time.Millisecond, ReadTimeout: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	scrape(b, s) // baseline at t0: nothing exists yet
 	end := src.t0.Add(time.Duration(n+1) * src.dt)
-	before := heapAfterGC()
-	h := startHeapSampler()
+	before := testutil.HeapAfterGC()
+	h := testutil.StartHeapSampler()
 	start := time.Now()
 	if backlog {
 		clk.Advance(end.Sub(clk.Now()))
@@ -298,9 +244,9 @@ func runSynth(b *testing.B, n int, backlog bool) {
 		}
 	}
 	elapsed := time.Since(start)
-	peak := h.Stop()
+	peak, _ := h.Stop()
 	r := scrape(b, s)
-	after := heapAfterGC()
+	after := testutil.HeapAfterGC()
 	var sessions, visits float64
 	for _, v := range r.v[mStarted] {
 		sessions += v

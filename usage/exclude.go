@@ -49,7 +49,7 @@ func LoadExcludeUsers(path string) ([]string, error) {
 // are used as they are; other entries are usernames (compared without
 // regard to case), resolved through the users list at most hourly.
 type excluder struct {
-	src    Source
+	src    Client
 	now    func() time.Time
 	logger *slog.Logger
 	static map[string]bool
@@ -60,7 +60,7 @@ type excluder struct {
 	resolvedAt time.Time
 }
 
-func newExcluder(src Source, entries []string, now func() time.Time, logger *slog.Logger) *excluder {
+func newExcluder(src Client, entries []string, now func() time.Time, logger *slog.Logger) *excluder {
 	e := &excluder{src: src, now: now, logger: logger, static: map[string]bool{}, names: map[string]bool{}}
 	for _, s := range entries {
 		s = strings.TrimSpace(s)
@@ -104,13 +104,13 @@ func (e *excluder) current(ctx context.Context) (map[string]bool, error) {
 	})
 	if err != nil {
 		if !e.resolvedAt.IsZero() {
-			e.logger.Warn("cannot refresh excluded usernames; using the previous list", "err", err)
+			e.logger.Warn("Cannot refresh excluded usernames; using the previous list", "err", err)
 			return e.resolved, nil
 		}
 		return nil, fmt.Errorf("resolving excluded usernames: %w", err)
 	}
 	if found < len(e.names) {
-		e.logger.Debug("some excluded usernames match no Connect user", "listed", len(e.names), "found", found)
+		e.logger.Debug("Some excluded usernames match no Connect user", "listed", len(e.names), "found", found)
 	}
 	e.resolved, e.resolvedAt = set, now
 	return set, nil

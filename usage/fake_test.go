@@ -14,29 +14,15 @@ import (
 	"time"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 // errPage is what a faulted fake page returns.
 var errPage = errors.New("fake: page failed")
 
-// clock is a fake clock safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // fakeSource is an in-memory Connect with the documented window semantics
@@ -254,7 +240,7 @@ func (f *fakeSource) truth(t0 time.Time, auditAfter int, excluded map[string]boo
 // activity drives random live activity on a fake, stamped at clk.Now().
 type activity struct {
 	f    *fakeSource
-	clk  *clock
+	clk  *testutil.Clock
 	rng  *rand.Rand
 	open []connectapi.ShinySession
 }

@@ -43,8 +43,6 @@ var (
 		[]string{"stream"}, nil)
 )
 
-var allDescs = []*prometheus.Desc{shinySessionsDesc, shinyEndedDesc, shinyDurationDesc, visitsDesc, auditDesc, lastEventDesc}
-
 func emitLastEvent(ch chan<- prometheus.Metric, stream string, t time.Time) {
 	if t.IsZero() {
 		return

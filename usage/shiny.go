@@ -129,7 +129,7 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 	w := &shinyWalk{gen: st.gen, now: now, keepFrom: now.Add(-overlap).UnixNano(), baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
-	err = st.s.cfg.Source.EachShinySessionPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.ShinySession) error {
+	err = st.s.cfg.Client.EachShinySessionPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.ShinySession) error {
 		st.mu.Lock()
 		st.apply(w, p)
 		st.mu.Unlock()
@@ -155,7 +155,7 @@ func (st *shinyStream) read(ctx context.Context, now time.Time) error {
 		}
 	}
 	if dropped > 0 {
-		st.s.logger.Debug("open Shiny sessions vanished without an end; dropped", "stream", "shiny", "sessions", dropped)
+		st.s.logger.Debug("Open Shiny sessions vanished without an end; dropped", "stream", "shiny", "sessions", dropped)
 	}
 	for k, e := range st.ended {
 		if e < w.keepFrom {
@@ -297,6 +297,12 @@ func (st *shinyStream) keepEnded(w *shinyWalk, k sessionKey, end int64) {
 	if end >= w.keepFrom || st.unordered {
 		st.ended[k] = end
 	}
+}
+
+func (st *shinyStream) describe(ch chan<- *prometheus.Desc) {
+	ch <- shinySessionsDesc
+	ch <- shinyEndedDesc
+	ch <- shinyDurationDesc
 }
 
 func (st *shinyStream) collect(ch chan<- prometheus.Metric) {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 const (
@@ -146,22 +148,18 @@ func TestSimulatorLiveExact(t *testing.T) {
 	for _, seed := range seeds {
 		t.Run("seed"+strconv.FormatInt(seed, 10), func(t *testing.T) {
 			clk := newClock()
-			srv := connecttest.New(connecttest.Config{
+			srv := testutil.Start(t, connecttest.New(connecttest.Config{
 				Seed: seed, Users: 300, Content: 60, Now: clk.Now, History: 6 * time.Hour,
 				// Dense enough that a read spans several 500-row pages.
 				ShinySessions: 30_000, Visits: 60_000, AuditEntries: 40_000,
-			})
-			if err := srv.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			}))
 			client, err := connectapi.NewClient(srv.URL(), connectapi.WithAPIKey(connectapi.StaticKey(connecttest.DefaultAPIKey)))
 			if err != nil {
 				t.Fatal(err)
 			}
 			src := &faultySource{Client: client, srv: srv, plan: map[string]plannedFault{}, pages: map[string]int{}}
 			cfg := Config{
-				Source: src, Now: clk.Now, StateFile: filepath.Join(t.TempDir(), "state.json"),
+				Client: src, Now: clk.Now, StateFile: filepath.Join(t.TempDir(), "state.json"),
 				Interval: time.Millisecond, Overlap: 2 * time.Minute, ReadTimeout: time.Minute,
 			}
 			s := newStreams(t, cfg)

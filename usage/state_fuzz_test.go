@@ -40,7 +40,7 @@ func FuzzDecodeState(f *testing.F) {
 		if d := cmp.Diff(st, st2); d != "" {
 			t.Fatalf("round trip differs:\n%s", d)
 		}
-		s, err := New(Config{Source: newFake()})
+		s, err := New(Config{Client: newFake()})
 		if err != nil {
 			t.Fatal(err)
 		}

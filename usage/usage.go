@@ -34,20 +34,21 @@ const saveEvery = 5 * time.Second
 // ErrClosed is returned by Update after Close.
 var ErrClosed = errors.New("usage streams closed")
 
-// Source is what the streams read. *connectapi.Client satisfies it.
-type Source interface {
+// Client is what the streams read from Connect. *connectapi.Client
+// satisfies it.
+type Client interface {
 	EachShinySessionPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.ShinySession) error) error
 	EachVisitPage(ctx context.Context, q connectapi.UsageQuery, fn func([]connectapi.Visit) error) error
 	EachAuditPage(ctx context.Context, newestFirst bool, fn func([]connectapi.AuditEntry) error) error
 	EachUserPage(ctx context.Context, fn func([]connectapi.User) error) error
 }
 
-var _ Source = (*connectapi.Client)(nil)
+var _ Client = (*connectapi.Client)(nil)
 
 // Config configures the usage streams.
 type Config struct {
-	// Source is the Connect client.
-	Source Source
+	// Client reads Connect's API.
+	Client Client
 	// Interval is the least time between two reads of one stream; scrapes
 	// in between are served from memory. Default DefaultInterval.
 	Interval time.Duration
@@ -78,15 +79,6 @@ type Config struct {
 	ReadTimeout time.Duration
 }
 
-// Updater is one stream as a collector: Update emits the stream's metrics
-// after reading what is new, at most once per Interval. ctx is the scrape's
-// deadline: when the read takes longer, Update emits the counters as they
-// are and the read goes on in the background. Update returns an error, and
-// emits nothing, when the stream's latest completed read failed.
-type Updater interface {
-	Update(ctx context.Context, ch chan<- prometheus.Metric) error
-}
-
 // Streams holds the three usage streams: Shiny sessions, content visits
 // and audit events.
 type Streams struct {
@@ -95,11 +87,12 @@ type Streams struct {
 	ignore *regexp.Regexp // nil: drop nothing
 	excl   *excluder
 
+	// Shiny, Visits and Audit are the three streams as collectors.
+	Shiny, Visits, Audit *Stream
+
 	shiny  *shinyStream
 	visits *visitStream
 	audit  *auditStream
-
-	runners []*runner
 
 	base   context.Context
 	cancel context.CancelFunc
@@ -114,8 +107,8 @@ type Streams struct {
 // the streams. A state file that exists but cannot be read or decoded is
 // an error: counters are never silently reset.
 func New(cfg Config) (*Streams, error) {
-	if cfg.Source == nil {
-		return nil, errors.New("usage: no Source")
+	if cfg.Client == nil {
+		return nil, errors.New("usage: no Client")
 	}
 	if cfg.Interval < 0 || cfg.Overlap < 0 || cfg.ReadTimeout < 0 || cfg.MinSessionDuration < 0 {
 		return nil, errors.New("usage: negative durations are not allowed")
@@ -142,7 +135,7 @@ func New(cfg Config) (*Streams, error) {
 	case cfg.IgnoreUserAgent.String() != "":
 		s.ignore = cfg.IgnoreUserAgent
 	}
-	s.excl = newExcluder(cfg.Source, cfg.ExcludeUsers, cfg.Now, cfg.Logger)
+	s.excl = newExcluder(cfg.Client, cfg.ExcludeUsers, cfg.Now, cfg.Logger)
 	s.shiny = newShinyStream(s)
 	s.visits = newVisitStream(s)
 	s.audit = newAuditStream(s)
@@ -155,45 +148,31 @@ func New(cfg Config) (*Streams, error) {
 			if err := s.restore(st); err != nil {
 				return nil, fmt.Errorf("usage: state file %s: %w", cfg.StateFile, err)
 			}
-			s.logger.Info("usage state restored", "file", cfg.StateFile, "saved_at", st.SavedAt)
+			s.logger.Info("Usage state restored", "file", cfg.StateFile, "saved_at", st.SavedAt)
 		}
 		if err := checkWritable(cfg.StateFile); err != nil {
 			return nil, err
 		}
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
-	for _, st := range []stream{s.shiny, s.visits, s.audit} {
-		s.runners = append(s.runners, &runner{s: s, impl: st, logger: s.logger.With("stream", st.name())})
-	}
+	s.Shiny, s.Visits, s.Audit = s.newStream(s.shiny), s.newStream(s.visits), s.newStream(s.audit)
 	return s, nil
 }
 
-// Shiny returns the Shiny session stream.
-func (s *Streams) Shiny() Updater { return s.runners[0] }
-
-// Visits returns the content visit stream.
-func (s *Streams) Visits() Updater { return s.runners[1] }
-
-// Audit returns the audit event stream.
-func (s *Streams) Audit() Updater { return s.runners[2] }
-
-// Describe sends the descriptors of every metric the three streams emit.
-// The timestamp metric is shared by the streams, so describe it once,
-// here, rather than per stream.
-func (s *Streams) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
-	}
+func (s *Streams) newStream(impl stream) *Stream {
+	return &Stream{s: s, impl: impl, logger: s.logger.With("stream", impl.name())}
 }
+
+func (s *Streams) all() []*Stream { return []*Stream{s.Shiny, s.Visits, s.Audit} }
 
 // Close stops background reads, waits for them, and saves the state.
 func (s *Streams) Close() error {
-	// Cancel under every runner's lock, so no read starts after Wait.
-	for _, r := range s.runners {
+	// Cancel under every stream's lock, so no read starts after Wait.
+	for _, r := range s.all() {
 		r.mu.Lock()
 	}
 	s.cancel()
-	for _, r := range s.runners {
+	for _, r := range s.all() {
 		r.mu.Unlock()
 	}
 	s.wg.Wait()
@@ -234,7 +213,7 @@ func (s *Streams) save(force bool) error {
 // saved is called after a page was applied.
 func (s *Streams) saved() {
 	if err := s.save(false); err != nil {
-		s.logger.Error("cannot write the usage state file; counters are kept in memory", "file", s.cfg.StateFile, "err", err)
+		s.logger.Error("Cannot write the usage state file; counters are kept in memory", "file", s.cfg.StateFile, "err", err)
 	}
 }
 
@@ -262,12 +241,17 @@ func (s *Streams) restore(st *stateFile) error {
 type stream interface {
 	name() string
 	read(ctx context.Context, now time.Time) error
+	describe(ch chan<- *prometheus.Desc)
 	collect(ch chan<- prometheus.Metric)
 }
 
-// runner schedules reads of one stream: at most one at a time, at most one
-// per Interval, in the background once the scrape stops waiting.
-type runner struct {
+// Stream is one usage stream as a collector. Update emits the stream's
+// metrics after reading what is new, at most once per Interval: at most one
+// read at a time, in the background once the scrape stops waiting. ctx is
+// the scrape's deadline: when the read takes longer, Update emits the
+// counters as they are. Update returns an error, and emits nothing, when
+// the stream's latest completed read failed.
+type Stream struct {
 	s      *Streams
 	impl   stream
 	logger *slog.Logger
@@ -279,8 +263,14 @@ type runner struct {
 	ready   bool          // a read has succeeded since start-up
 }
 
-// Update implements Updater.
-func (r *runner) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+// Describe sends the descriptors of the stream's metrics.
+func (r *Stream) Describe(ch chan<- *prometheus.Desc) {
+	r.impl.describe(ch)
+	ch <- lastEventDesc
+}
+
+// Update reads what is new, when a read is due, and emits the counters.
+func (r *Stream) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	done, err := r.start()
 	if err != nil {
 		return err
@@ -289,7 +279,7 @@ func (r *runner) Update(ctx context.Context, ch chan<- prometheus.Metric) error 
 		select {
 		case <-done:
 		case <-ctx.Done():
-			r.logger.Debug("read outlasts the scrape; serving counters from memory while it finishes")
+			r.logger.Debug("Read outlasts the scrape; serving counters from memory while it finishes")
 		}
 	}
 	r.mu.Lock()
@@ -302,7 +292,7 @@ func (r *runner) Update(ctx context.Context, ch chan<- prometheus.Metric) error 
 		// Until the first read after start-up completes, the counters
 		// restored from the state file may be older than what was
 		// exposed before a crash; a gap is better than a false reset.
-		r.logger.Debug("first read still running; no series yet")
+		r.logger.Debug("First read still running; no series yet")
 		return nil
 	}
 	r.impl.collect(ch)
@@ -311,7 +301,7 @@ func (r *runner) Update(ctx context.Context, ch chan<- prometheus.Metric) error 
 
 // start begins a read when one is due and returns a channel closed when
 // the read (new or already running) ends; nil when nothing runs.
-func (r *runner) start() (<-chan struct{}, error) {
+func (r *Stream) start() (<-chan struct{}, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.running != nil {
@@ -331,11 +321,14 @@ func (r *runner) start() (<-chan struct{}, error) {
 		ctx, cancel := context.WithTimeout(r.s.base, r.s.cfg.ReadTimeout)
 		err := r.impl.read(ctx, now)
 		cancel()
+		if err != nil && r.s.base.Err() != nil {
+			err = ErrClosed // cut short by Close, not by Connect
+		}
 		if serr := r.s.save(true); serr != nil {
-			r.logger.Error("cannot write the usage state file; counters are kept in memory", "file", r.s.cfg.StateFile, "err", serr)
+			r.logger.Error("Cannot write the usage state file; counters are kept in memory", "file", r.s.cfg.StateFile, "err", serr)
 		}
 		if err != nil {
-			r.logger.Debug("usage read failed", "err", err)
+			r.logger.Debug("Usage read failed", "err", err)
 		}
 		r.mu.Lock()
 		if err == nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 )
 
-// allCollector runs the three updaters as one collector, as the exporter's
+// allCollector runs the three streams as one collector, as the exporter's
 // fan-out does, and records their errors.
 type allCollector struct {
 	s    *Streams
@@ -29,13 +29,17 @@ type allCollector struct {
 	errs map[string]error
 }
 
-func (c *allCollector) Describe(ch chan<- *prometheus.Desc) { c.s.Describe(ch) }
+func (c *allCollector) Describe(ch chan<- *prometheus.Desc) {
+	c.s.Shiny.Describe(ch)
+	c.s.Visits.Describe(ch)
+	c.s.Audit.Describe(ch)
+}
 
 func (c *allCollector) Collect(ch chan<- prometheus.Metric) {
 	c.errs = map[string]error{}
-	c.errs["shiny"] = c.s.Shiny().Update(c.ctx, ch)
-	c.errs["visits"] = c.s.Visits().Update(c.ctx, ch)
-	c.errs["audit"] = c.s.Audit().Update(c.ctx, ch)
+	c.errs["shiny"] = c.s.Shiny.Update(c.ctx, ch)
+	c.errs["visits"] = c.s.Visits.Update(c.ctx, ch)
+	c.errs["audit"] = c.s.Audit.Update(c.ctx, ch)
 }
 
 // values is metric name → label value → value.
@@ -175,7 +179,7 @@ func TestShinyLifecycle(t *testing.T) {
 	f.startSession("app-a", "u-1", t0.Add(-time.Hour))
 	f.startSession("app-a", "u-2", t0.Add(-10*time.Minute))
 	f.endSession("app-a", "u-2", t0.Add(-10*time.Minute), t0.Add(-time.Minute))
-	s := newStreams(t, Config{Source: f, Now: clk.Now, Interval: 30 * time.Second})
+	s := newStreams(t, Config{Client: f, Now: clk.Now, Interval: 30 * time.Second})
 
 	r := scrape(t, s)
 	if len(r.v[mStarted]) != 0 {
@@ -242,7 +246,7 @@ func TestShinyLifecycle(t *testing.T) {
 func TestShinyConnectClockAhead(t *testing.T) {
 	clk := newClock()
 	f := newFake()
-	s := newStreams(t, Config{Source: f, Now: clk.Now, Interval: 30 * time.Second})
+	s := newStreams(t, Config{Client: f, Now: clk.Now, Interval: 30 * time.Second})
 	scrape(t, s) // baseline
 	clk.Advance(time.Minute)
 	f.startSession("app-a", "u-1", clk.Now().Add(20*time.Second))
@@ -256,7 +260,7 @@ func TestShinyMinDurationAndExclusions(t *testing.T) {
 	clk := newClock()
 	f := newFake()
 	f.users = []connectapi.User{{GUID: "u-2", Username: "Dev"}, {GUID: "u-3", Username: "alice"}}
-	s := newStreams(t, Config{Source: f, Now: clk.Now, MinSessionDuration: time.Minute,
+	s := newStreams(t, Config{Client: f, Now: clk.Now, MinSessionDuration: time.Minute,
 		ExcludeUsers: []string{"dev", "0b6e2a9c-3b1e-4c55-9d3e-2f1a7c9b8e01"}})
 	scrape(t, s)
 	t1 := clk.Now().Add(time.Second)
@@ -307,7 +311,7 @@ func TestExcludeUsernamesUnresolvable(t *testing.T) {
 	f := newFake()
 	f.users = []connectapi.User{{GUID: "u-1", Username: "dev"}}
 	f.failUsers = 1
-	s := newStreams(t, Config{Source: f, Now: clk.Now, ExcludeUsers: []string{"dev"}})
+	s := newStreams(t, Config{Client: f, Now: clk.Now, ExcludeUsers: []string{"dev"}})
 	r := scrapeCtx(context.Background(), t, s)
 	// The users list fails once: Shiny (read first) fails, visits resolve.
 	if r.errs["shiny"] == nil || r.errs["visits"] != nil {
@@ -329,7 +333,7 @@ func TestVisitsMultisetAndFilters(t *testing.T) {
 	t0 := clk.Now()
 	old := connectapi.Visit{ContentGUID: "doc-1", Time: t0.Add(-time.Minute), Path: "/"}
 	f.addVisit(old)
-	s := newStreams(t, Config{Source: f, Now: clk.Now})
+	s := newStreams(t, Config{Client: f, Now: clk.Now})
 	scrape(t, s)
 	clk.Advance(time.Minute)
 	v := connectapi.Visit{ContentGUID: "doc-1", UserGUID: "u-1", Time: clk.Now(), Path: "/", RenderingID: "7"}
@@ -356,7 +360,7 @@ func TestVisitsMultisetAndFilters(t *testing.T) {
 		t.Errorf("%d visit keys kept after the overlap window", n)
 	}
 	// An empty expression keeps every user agent.
-	s2 := newStreams(t, Config{Source: f, Now: clk.Now, IgnoreUserAgent: regexp.MustCompile("")})
+	s2 := newStreams(t, Config{Client: f, Now: clk.Now, IgnoreUserAgent: regexp.MustCompile("")})
 	scrape(t, s2)
 	clk.Advance(time.Minute)
 	f.addVisit(connectapi.Visit{ContentGUID: "doc-3", Time: clk.Now(), UserAgent: "ContentHealthMonitor/1.0"})
@@ -371,7 +375,7 @@ func TestAuditStream(t *testing.T) {
 	for range 7 {
 		f.addAudit("add_user", clk.Now())
 	}
-	s := newStreams(t, Config{Source: f, Now: clk.Now})
+	s := newStreams(t, Config{Client: f, Now: clk.Now})
 	if r := scrape(t, s); len(r.v[mAudit]) != 0 {
 		t.Fatalf("baseline counted: %v", r.v[mAudit])
 	}
@@ -424,7 +428,7 @@ func TestFakeLiveExact(t *testing.T) {
 			a := &activity{f: f, clk: clk, rng: rand.New(rand.NewPCG(seed, 42))}
 			a.step(10 * time.Minute) // history before the exporter starts
 			dir := t.TempDir()
-			cfg := Config{Source: f, Now: clk.Now, StateFile: filepath.Join(dir, "state.json"), Overlap: time.Minute, Interval: time.Second}
+			cfg := Config{Client: f, Now: clk.Now, StateFile: filepath.Join(dir, "state.json"), Overlap: time.Minute, Interval: time.Second}
 			s := newStreams(t, cfg)
 			t0 := clk.Now()
 			auditBase := len(f.audit) + 999
@@ -472,7 +476,7 @@ func TestFakeLiveExact(t *testing.T) {
 func TestSlowReadServedFromMemory(t *testing.T) {
 	clk := newClock()
 	f := newFake()
-	s := newStreams(t, Config{Source: f, Now: clk.Now})
+	s := newStreams(t, Config{Client: f, Now: clk.Now})
 	scrape(t, s)
 	clk.Advance(time.Minute)
 	f.startSession("app-a", "u-1", clk.Now())
@@ -516,12 +520,12 @@ func TestStateFileErrors(t *testing.T) {
 		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := New(Config{Source: newFake(), StateFile: path})
+		_, err := New(Config{Client: newFake(), StateFile: path})
 		if err == nil || !strings.Contains(err.Error(), "corrupt") {
 			t.Errorf("state %q: want a corrupt-file error, got %v", bad, err)
 		}
 	}
-	if _, err := New(Config{Source: newFake(), StateFile: filepath.Join(dir, "missing", "state.json")}); err == nil {
+	if _, err := New(Config{Client: newFake(), StateFile: filepath.Join(dir, "missing", "state.json")}); err == nil {
 		t.Error("want an error for a state file in a missing directory")
 	}
 }
@@ -532,7 +536,7 @@ func TestStateRoundTrip(t *testing.T) {
 	a := &activity{f: f, clk: clk, rng: rand.New(rand.NewPCG(7, 7))}
 	a.step(5 * time.Minute)
 	path := filepath.Join(t.TempDir(), "state.json")
-	cfg := Config{Source: f, Now: clk.Now, StateFile: path}
+	cfg := Config{Client: f, Now: clk.Now, StateFile: path}
 	s := newStreams(t, cfg)
 	for range 10 {
 		scrape(t, s)
@@ -581,7 +585,7 @@ func TestLint(t *testing.T) {
 	clk := newClock()
 	f := newFake()
 	a := &activity{f: f, clk: clk, rng: rand.New(rand.NewPCG(1, 2))}
-	s := newStreams(t, Config{Source: f, Now: clk.Now})
+	s := newStreams(t, Config{Client: f, Now: clk.Now})
 	scrape(t, s)
 	a.step(5 * time.Minute)
 	c := &allCollector{s: s, ctx: context.Background()}
@@ -596,14 +600,14 @@ func TestLint(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	f := newFake()
-	s, err := New(Config{Source: f})
+	s, err := New(Config{Client: f})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Shiny().Update(context.Background(), make(chan prometheus.Metric, 10)); !errors.Is(err, ErrClosed) {
+	if err := s.Shiny.Update(context.Background(), make(chan prometheus.Metric, 10)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Update after Close = %v, want ErrClosed", err)
 	}
 }

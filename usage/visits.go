@@ -86,7 +86,7 @@ func (st *visitStream) read(ctx context.Context, now time.Time) error {
 	w := &visitWalk{gen: st.gen, now: now, baseline: !st.baselined, excluded: excluded}
 	st.mu.Unlock()
 
-	err = st.s.cfg.Source.EachVisitPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.Visit) error {
+	err = st.s.cfg.Client.EachVisitPage(ctx, connectapi.UsageQuery{From: from}, func(p []connectapi.Visit) error {
 		st.mu.Lock()
 		st.apply(w, p)
 		st.mu.Unlock()
@@ -164,6 +164,10 @@ func (st *visitStream) advance(t time.Time) {
 		st.queue = append(st.queue[:0:0], st.queue[st.head:]...)
 		st.head = 0
 	}
+}
+
+func (st *visitStream) describe(ch chan<- *prometheus.Desc) {
+	ch <- visitsDesc
 }
 
 func (st *visitStream) collect(ch chan<- prometheus.Metric) {

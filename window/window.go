@@ -61,12 +61,3 @@ func Parse(list string) ([]Window, error) {
 	}
 	return ws, nil
 }
-
-// Longest returns the longest of ws (0 for none).
-func Longest(ws []Window) time.Duration {
-	var longest time.Duration
-	for _, w := range ws {
-		longest = max(longest, w.Duration)
-	}
-	return longest
-}

@@ -56,8 +56,9 @@ func newAggregate() *aggregate {
 	return a
 }
 
-// addLine parses one line (without its newline) and records it.
-func (a *aggregate) addLine(line []byte) error {
+// Line parses one line (without its newline) and records it; it is the
+// tail.Sink of the collector's Tailer.
+func (a *aggregate) Line(line []byte) error {
 	ev, kind, err := parseLine(line)
 	if err != nil {
 		a.parseErrors++
@@ -139,5 +140,5 @@ func (a *aggregate) typeCounts() (names []string, counts []uint64) {
 	return names, counts
 }
 
-// addTooLong records a line skipped for being longer than maxLineBytes.
-func (a *aggregate) addTooLong() { a.parseErrors++ }
+// TooLong records a line skipped for being longer than maxLineBytes.
+func (a *aggregate) TooLong() { a.parseErrors++ }

@@ -127,7 +127,9 @@ func BenchmarkReadAuditLog(b *testing.B) {
 			runtime.GC()
 			var users, heapInuse float64
 			var ms runtime.MemStats
+			var cpu time.Duration
 			for b.Loop() {
+				cpu0 := cpuTime()
 				c, err := NewCollector(Config{Paths: []string{path}, Now: func() time.Time { return testNow }})
 				if err != nil {
 					b.Fatal(err)
@@ -136,6 +138,7 @@ func BenchmarkReadAuditLog(b *testing.B) {
 				go func() { c.Collect(ch); close(ch) }()
 				for range ch {
 				}
+				cpu += cpuTime() - cpu0
 				users = float64(len(c.agg.lastSeen))
 				runtime.ReadMemStats(&ms) // while the collector's state is live
 				heapInuse = max(heapInuse, float64(ms.HeapInuse))
@@ -148,6 +151,9 @@ func BenchmarkReadAuditLog(b *testing.B) {
 			}
 			runtime.ReadMemStats(&ms)
 			b.ReportMetric(heapInuse/(1<<20), "heap-inuse-MiB")
+			if cpu > 0 {
+				b.ReportMetric(float64(size)*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
+			}
 			b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MiB")
 			b.ReportMetric(users, "users")
 		})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
+	"github.com/posit-connect-exporter/posit_connect_exporter/tail"
 	"github.com/posit-connect-exporter/posit_connect_exporter/window"
 )
 
@@ -26,6 +26,10 @@ var DefaultWindows = []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour, 3
 
 // DefaultMinInterval is the default for Config.MinInterval.
 const DefaultMinInterval = 10 * time.Second
+
+// maxLineBytes bounds one line; longer lines are skipped as malformed so
+// that a file without newlines cannot grow memory without limit.
+const maxLineBytes = 1 << 20
 
 // Config configures a Collector.
 type Config struct {
@@ -68,7 +72,7 @@ type Collector struct {
 
 	mu          sync.Mutex
 	agg         *aggregate
-	tail        *tailer
+	tail        *tail.Tailer
 	refreshed   bool
 	lastRefresh time.Time
 	matched     int
@@ -91,8 +95,8 @@ func NewCollector(cfg Config) (*Collector, error) {
 		if strings.TrimSpace(p) == "" {
 			return nil, errors.New("workbench: empty audit log path")
 		}
-		if _, err := filepath.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("workbench: audit log path %q is not a valid glob pattern: %w", p, err)
+		if err := tail.ValidatePattern(p); err != nil {
+			return nil, fmt.Errorf("workbench: audit log path: %w", err)
 		}
 		paths = append(paths, p)
 	}
@@ -136,7 +140,7 @@ func NewCollector(cfg Config) (*Collector, error) {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
-	c.tail = newTailer(c.logger, c.agg)
+	c.tail = tail.New(tail.Config{Logger: c.logger, MaxLineBytes: maxLineBytes, DirHint: "r-sessions.*"}, c.agg)
 
 	every := fmt.Sprintf(" The audit logs are read at most once every %s.", model.Duration(c.minInterval))
 	c.namedUsers = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "named_users"),
@@ -214,29 +218,25 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 func (c *Collector) refresh(now time.Time) {
 	c.refreshed, c.lastRefresh = true, now
 	errsBefore := c.agg.parseErrors
-	res := c.tail.refresh(c.paths)
-	c.agg.bytesRead += uint64(res.bytesRead)
-	c.matched = res.matched
-	c.readOK = len(res.unmatched) == 0 && len(res.errs) == 0
+	res := c.tail.Refresh(c.paths)
+	c.agg.bytesRead += uint64(res.BytesRead)
+	c.matched = res.Files
+	c.readOK = res.OK()
 
 	if n := c.agg.parseErrors - errsBefore; n > 0 {
-		c.logger.Warn("skipped malformed Workbench audit log lines", "count", n)
+		c.logger.Warn("Skipped malformed Workbench audit log lines", "count", n)
 	}
-	var problem string
-	switch {
-	case len(res.errs) > 0:
-		problem = errors.Join(res.errs...).Error()
-	case len(res.unmatched) > 0:
-		problem = "no file matches " + strings.Join(res.unmatched, ", ")
-	}
-	if problem != c.lastProblem {
+	// Log a problem once, when it appears or changes.
+	if problem := res.Problem(); problem != c.lastProblem {
 		switch {
-		case len(res.errs) > 0:
-			c.logger.Warn("reading Workbench audit logs failed", "err", errors.Join(res.errs...))
-		case len(res.unmatched) > 0:
-			c.logger.Warn("no Workbench audit log file matches a configured path", "paths", strings.Join(res.unmatched, ", "))
+		case res.ErrCount > 0:
+			c.logger.Warn("Reading Workbench audit logs failed", "err", problem)
+		case len(res.Dirs) > 0:
+			c.logger.Warn("A Workbench audit log path is a directory", "err", problem)
+		case len(res.Unmatched) > 0:
+			c.logger.Warn("No Workbench audit log file matches a configured path", "paths", strings.Join(res.Unmatched, ", "))
 		default:
-			c.logger.Info("reading Workbench audit logs again", "files", res.matched)
+			c.logger.Info("Reading Workbench audit logs again", "files", res.Files)
 		}
 		c.lastProblem = problem
 	}
@@ -255,7 +255,7 @@ func (c *Collector) refresh(now time.Time) {
 func (c *Collector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.tail.close()
+	return c.tail.Close()
 }
 
 func boolFloat(b bool) float64 {
@@ -263,4 +263,21 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// Ready reports whether the logs have been read once.
+func (c *Collector) Ready() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refreshed
+}
+
+// Refresh reads what was appended to the logs now, without a scrape: the
+// exporter calls it once at start-up, in the background, so that a large
+// log does not hold up the first scrape for long.
+func (c *Collector) Refresh() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	c.refresh(now)
 }

@@ -5,6 +5,7 @@ package workbench
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,32 +17,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 const day = 24 * time.Hour
 
 // testNow is the fake "now" every test starts at.
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// tick moves the clock past MinInterval so the next Collect reads again.
-func (c *fakeClock) tick() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(DefaultMinInterval)
-}
 
 // ago returns the epoch milliseconds of testNow minus d.
 func ago(d time.Duration) int64 { return testNow.Add(-d).UnixMilli() }
@@ -79,15 +63,15 @@ func appendFile(t *testing.T, path, content string) {
 
 type testCollector struct {
 	*Collector
-	clock *fakeClock
+	clock *testutil.Clock
 	logs  *bytes.Buffer
 }
 
 func newTestCollector(t *testing.T, cfg Config) *testCollector {
 	t.Helper()
-	clock := &fakeClock{t: testNow}
+	clock := testutil.NewClock(testNow)
 	logs := &bytes.Buffer{}
-	cfg.Now = clock.now
+	cfg.Now = clock.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := NewCollector(cfg)
 	if err != nil {
@@ -104,37 +88,7 @@ func newTestCollector(t *testing.T, cfg Config) *testCollector {
 // values gathers the collector and returns "name{l="v",...}" → value.
 func values(t *testing.T, c prometheus.Collector) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[string]float64)
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, lp := range m.GetLabel() {
-				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
-			}
-			key := mf.GetName()
-			if len(ls) > 0 {
-				key += "{" + strings.Join(ls, ",") + "}"
-			}
-			out[key] = metricValue(m)
-		}
-	}
-	return out
-}
-
-func metricValue(m *dto.Metric) float64 {
-	switch {
-	case m.GetGauge() != nil:
-		return m.GetGauge().GetValue()
-	case m.GetCounter() != nil:
-		return m.GetCounter().GetValue()
-	}
-	return -1
+	return testutil.Gather(t, c).Flat()
 }
 
 // expect checks selected series; a negative want means "absent".
@@ -257,11 +211,11 @@ func TestIncrementalReadsAndPartialLine(t *testing.T) {
 	appendFile(t, path, full[9:])
 	expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
 
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0, events("session_start"): 2})
 
 	// Only appended bytes are read: counters do not double.
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
 	expect(t, values(t, c), map[string]float64{
 		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1,
@@ -301,15 +255,15 @@ func TestRotation(t *testing.T) {
 			}
 			appendFile(t, path+".1", csvLine(2, "bob", ago(1*day), "session_start"))
 			writeFile(t, path, csvHeader+csvLine(3, "carol", ago(1*day), "session_start"))
-			c.clock.tick()
+			c.clock.Advance(DefaultMinInterval)
 			expect(t, values(t, c), map[string]float64{
 				named("30d"): 3, events("session_start"): 3, filesGauge: tc.files, readSuccess: 1, parseErrors: 0,
 			})
 
 			// Nothing new: counts stay; an unmatched old file is closed.
-			c.clock.tick()
+			c.clock.Advance(DefaultMinInterval)
 			expect(t, values(t, c), map[string]float64{named("30d"): 3, events("session_start"): 3})
-			if got := len(c.tail.files); got != int(tc.files) {
+			if got := c.tail.Tracked(); got != int(tc.files) {
 				t.Errorf("%d files open, want %v", got, tc.files)
 			}
 		})
@@ -328,11 +282,11 @@ func TestDeletedFileIsDrainedAndClosed(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{named("30d"): 1, filesGauge: 0, readSuccess: 0})
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0})
-	if got := len(c.tail.files); got != 0 {
+	if got := c.tail.Tracked(); got != 0 {
 		t.Errorf("%d files open, want 0", got)
 	}
 }
@@ -348,7 +302,7 @@ func TestTruncation(t *testing.T) {
 
 	// copytruncate: same file, shorter content.
 	writeFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{
 		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1, parseErrors: 0, filesGauge: 1,
 	})
@@ -381,7 +335,7 @@ func TestMalformedLinesAndUnknownTypes(t *testing.T) {
 		named("30d"):                  2, // bob and carol; alice had no start or login
 		readSuccess:                   1,
 	})
-	if !strings.Contains(c.logs.String(), "skipped malformed Workbench audit log lines") {
+	if !strings.Contains(c.logs.String(), "Skipped malformed Workbench audit log lines") {
 		t.Errorf("malformed lines not logged; logs:\n%s", c.logs)
 	}
 	if strings.Contains(c.logs.String(), "alice") {
@@ -396,10 +350,10 @@ func TestOverlongPartialLine(t *testing.T) {
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	expect(t, values(t, c), map[string]float64{parseErrors: 0})
 	appendFile(t, path, strings.Repeat("y", 10))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{parseErrors: 1})
 	appendFile(t, path, strings.Repeat("y", 10)+"\n"+csvLine(1, "alice", ago(1*day), "session_start"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{parseErrors: 1, named("30d"): 1})
 }
 
@@ -439,14 +393,14 @@ func TestReadSuccess(t *testing.T) {
 	// One path matches nothing: counts still come from the other, but the
 	// read is not a success.
 	expect(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 1, named("30d"): 1})
-	if !strings.Contains(c.logs.String(), "no Workbench audit log file matches") {
+	if !strings.Contains(c.logs.String(), "No Workbench audit log file matches") {
 		t.Errorf("unmatched path not logged; logs:\n%s", c.logs)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "node2"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "node2", "r-sessions.csv"), csvLine(1, "bob", ago(1*day), "session_start"))
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	expect(t, values(t, c), map[string]float64{readSuccess: 1, filesGauge: 2, named("30d"): 2})
 }
 
@@ -466,21 +420,21 @@ func TestRetentionWarning(t *testing.T) {
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning logged %d times, want 1; logs:\n%s", n, c.logs)
 	}
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(1, "bob", ago(1*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning repeated without change: %d; logs:\n%s", n, c.logs)
 	}
 	// An older event moves the oldest timestamp: warn again with it.
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(1, "carol", ago(100*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 2 {
 		t.Fatalf("retention warning logged %d times after a change, want 2; logs:\n%s", n, c.logs)
 	}
 	// Once the log reaches back past the largest window, no more warnings.
-	c.clock.tick()
+	c.clock.Advance(DefaultMinInterval)
 	appendFile(t, path, csvLine(1, "dave", ago(400*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 2 {
@@ -509,10 +463,10 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ago(200 days) = 2025-11-13T12:00:00Z = 1763035200 s.
-	if err := testutil.CollectAndCompare(c, bytes.NewReader(golden)); err != nil {
+	if err := promtestutil.CollectAndCompare(c, bytes.NewReader(golden)); err != nil {
 		t.Error(err)
 	}
-	problems, err := testutil.CollectAndLint(c)
+	problems, err := promtestutil.CollectAndLint(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +509,7 @@ func TestConcurrentScrapes(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			if i%2 == 0 {
-				c.clock.tick()
+				c.clock.Advance(DefaultMinInterval)
 			}
 			if _, err := reg.Gather(); err != nil {
 				t.Error(err)
@@ -572,9 +526,7 @@ func TestClockSteppedBack(t *testing.T) {
 	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	expect(t, values(t, c), map[string]float64{named("30d"): 1})
-	c.clock.mu.Lock()
-	c.clock.t = c.clock.t.Add(-time.Hour)
-	c.clock.mu.Unlock()
+	c.clock.Advance(-time.Hour)
 	appendFile(t, path, csvLine(2, "bob", ago(1*day), "session_start"))
 	expect(t, values(t, c), map[string]float64{named("30d"): 2})
 }
@@ -590,4 +542,69 @@ func TestSameFileMatchedTwice(t *testing.T) {
 	expect(t, values(t, c), map[string]float64{
 		filesGauge: 1, readSuccess: 1, named("30d"): 1, events("session_start"): 1,
 	})
+}
+
+// Issue 12, item 8: with the README's glob r-sessions.*, copytruncate
+// rotation must not count the rotated copy again (210 instead of 110), and
+// a compressed rotation must not be parsed as text.
+func TestCopytruncateAndCompressedRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r-sessions.csv")
+	var b strings.Builder
+	b.WriteString(csvHeader)
+	for i := range 110 {
+		b.WriteString(csvLine(1000+i, fmt.Sprintf("user%03d", i), ago(1*day)+int64(i), "session_start"))
+	}
+	writeFile(t, path, b.String())
+	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "r-sessions.*")}})
+	expect(t, values(t, c), map[string]float64{events("session_start"): 110})
+
+	// logrotate copytruncate: copy to r-sessions.csv.1, truncate, and
+	// Workbench goes on writing to the truncated file.
+	writeFile(t, path+".1", b.String())
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, csvHeader+csvLine(2000, "new", ago(1*day), "session_start"))
+	c.clock.Advance(DefaultMinInterval)
+	expect(t, values(t, c), map[string]float64{
+		events("session_start"): 111, named("30d"): 111, filesGauge: 2, parseErrors: 0, readSuccess: 1,
+	})
+
+	// The next cycle compresses the copy (delaycompress): r-sessions.csv.2.gz
+	// appears; its bytes are never read as lines.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".2.gz", gz.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	c.clock.Advance(DefaultMinInterval)
+	expect(t, values(t, c), map[string]float64{
+		events("session_start"): 111, parseErrors: 0, filesGauge: 1, readSuccess: 1,
+	})
+	if !strings.Contains(c.logs.String(), "Skipping compressed files") {
+		t.Errorf("compressed file not logged:\n%s", c.logs)
+	}
+}
+
+func TestDirectoryPathNamed(t *testing.T) {
+	dir := t.TempDir()
+	c := newTestCollector(t, Config{Paths: []string{dir}})
+	expect(t, values(t, c), map[string]float64{readSuccess: 0})
+	want := dir + " is a directory; give a file or a glob such as " + filepath.Join(dir, "r-sessions.*")
+	if !strings.Contains(c.logs.String(), want) {
+		t.Errorf("logs lack %q:\n%s", want, c.logs)
+	}
+	if strings.Contains(c.logs.String(), "No Workbench audit log file matches") {
+		t.Errorf("a directory reported as matching no file:\n%s", c.logs)
+	}
 }

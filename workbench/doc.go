@@ -75,30 +75,24 @@
 // # Files
 //
 // Config.Paths holds files or glob patterns (filepath.Match syntax), expanded
-// again on every refresh so new, rotated and per-node files are found. Files
-// are tracked by identity (device and inode), not by name, and kept open:
+// again on every refresh so new, rotated and per-node files are found. They
+// are followed by package tail, which documents the guarantees in full: only
+// appended bytes are read; files are tracked by device and inode, so a file
+// renamed by rotation is never read twice; truncation (also when the file
+// regrew past the old offset) restarts a file; a copy left by copytruncate
+// rotation is recognised by its content fingerprint and only what it adds is
+// read, so a glob such as r-sessions.* is safe; compressed rotations (.gz
+// and the like, also recognised by their magic bytes) are skipped, never
+// parsed; an incomplete last line waits for its newline; at most 32 files
+// are held open, idle ones being reopened by name when they grow, so a glob
+// matching thousands of files cannot exhaust descriptors; a path that is a
+// directory is reported as such.
 //
-//   - only bytes appended since the last refresh are read;
-//   - a file renamed by rotation is recognized under its new name and never
-//     read twice, even when the new name also matches a pattern;
-//   - a file that no longer matches any pattern and whose name no longer
-//     leads to it (renamed away or deleted) is read to its end on each
-//     refresh and closed once a refresh finds nothing new in it, so events
-//     written just before rotation are not lost; one still at its name (a
-//     glob can silently miss files on an I/O error) stays open and is not
-//     read twice;
-//   - a file whose size drops below the read offset was truncated and is read
-//     again from the start (a copytruncate that regrows past the old offset
-//     between two refreshes cannot be detected);
-//   - an incomplete last line is kept until its newline arrives; it is parsed
-//     as a line only when its file is closed.
-//
-// One file descriptor is held per tracked file. Reading happens inside
-// Collect, at most once per Config.MinInterval (default 10s; also whenever the
-// clock was stepped back); scrapes in between get the values of the last read.
-// The first scrape reads the whole log: about 3 s per GB on a 2-vCPU VM, with
-// memory independent of the log's size. Counters count lines read since the
-// exporter started.
+// Reading happens inside Collect, at most once per Config.MinInterval
+// (default 10s; also whenever the clock was stepped back); scrapes in between
+// get the values of the last read. The first scrape reads the whole log:
+// about 3 s per GB on a 2-vCPU VM, with memory independent of the log's
+// size. Counters count lines read since the exporter started.
 //
 // # Metrics
 //

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 var allPaths = []string{
@@ -185,11 +187,7 @@ func TestOffsetPaging(t *testing.T) {
 		t.Errorf("user_role=viewer|publisher total %d, want %d", *p.Total, want)
 	}
 
-	big := New(Config{Seed: 1, Users: 1200, Now: clk.Now})
-	if err := big.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer big.Close()
+	big := testutil.Start(t, New(Config{Seed: 1, Users: 1200, Now: clk.Now}))
 	getJSON(t, big, "/__api__/v1/users?page_size=1000", &p)
 	if len(p.Results) != 500 {
 		t.Errorf("page_size=1000 gave %d results, want 500 (clamped)", len(p.Results))

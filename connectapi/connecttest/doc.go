@@ -4,9 +4,10 @@
 // Package connecttest is a simulated Posit Connect server for tests,
 // benchmarks and the exporter's --demo mode.
 //
-// It speaks the Connect Server API wire format (JSON over HTTP) as described
-// in the project's connect-api.md notes, and deliberately does not import the
-// real client package, so that the two can be checked against each other.
+// It speaks the Connect Server API wire format (JSON over HTTP) as Posit
+// documents it and as recorded responses show it (the same shapes and
+// quirks the client in package connectapi handles), and deliberately does
+// not import that client, so that the two can be checked against each other.
 //
 // # What is simulated
 //

@@ -11,34 +11,18 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
-// fakeClock is a settable clock for Config.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+// newClock returns the clock the tests start from.
+func newClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2026, 3, 10, 14, 30, 0, 0, time.UTC))
 }
 
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 10, 14, 30, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func smallConfig(clk *fakeClock) Config {
+func smallConfig(clk *testutil.Clock) Config {
 	return Config{
 		Seed: 42, Users: 300, Content: 60, Groups: 12,
 		ShinySessions: 3000, Visits: 4000, AuditEntries: 1500,
@@ -49,11 +33,7 @@ func smallConfig(clk *fakeClock) Config {
 // startServer generates and starts a server, closed at test end.
 func startServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
-	s := New(cfg)
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := testutil.Start(t, New(cfg))
 	return s
 }
 

@@ -3,7 +3,7 @@
 
 //go:build unix
 
-package workbench
+package tail
 
 import (
 	"io/fs"
@@ -21,4 +21,14 @@ func identity(path string, fi fs.FileInfo) fileID {
 		return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)} //nolint:unconvert // narrower types on some platforms
 	}
 	return fileID{path: path}
+}
+
+// descriptorLimit returns the soft limit on open files of this process, or
+// 0 when it cannot be read.
+func descriptorLimit() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0
+	}
+	return uint64(rl.Cur) //nolint:unconvert // narrower types on some platforms
 }

@@ -1,22 +1,21 @@
 // Copyright 2026 The posit_connect_exporter Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package target
 
 import (
 	"math"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
+	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi/connecttest"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 // usageTotals reads the usage counters of one scrape.
-func usageTotals(mfs map[string]*dto.MetricFamily) (sessions, ended map[string]float64, duration map[string]float64, visits map[string]float64, audit map[string]float64) {
+func usageTotals(mfs testutil.Families) (sessions, ended map[string]float64, duration map[string]float64, visits map[string]float64, audit map[string]float64) {
 	read := func(name, label string) map[string]float64 {
 		out := map[string]float64{}
 		for _, m := range mfs[name].GetMetric() {
@@ -42,37 +41,30 @@ func TestUsageCountersThroughTheExporter(t *testing.T) {
 	// The simulator's clock runs ahead of the exporter's, so sessions can
 	// start and end within a short test; the exporter only ever reads from
 	// further back than it needs, which its de-duplication absorbs.
-	clock := &aheadClock{now: time.Now()}
-	sim := connecttest.New(connecttest.Config{Seed: 21, Users: 200, Content: 30, APIKey: testAPIKey, Version: "2026.03.0",
-		History: 2 * time.Hour, ShinySessions: 20_000, Visits: 20_000, AuditEntries: 5_000, Now: clock.Now})
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	clock := testutil.NewClock(time.Now())
+	sim := testutil.Start(t, connecttest.New(connecttest.Config{Seed: 21, Users: 200, Content: 30, APIKey: testAPIKey, Version: "2026.03.0",
+		History: 2 * time.Hour, ShinySessions: 20_000, Visits: 20_000, AuditEntries: 5_000, Now: clock.Now}))
 	t.Setenv("CONNECT_API_KEY", testAPIKey)
-	state := filepath.Join(t.TempDir(), "state.json")
-	args := []string{"--connect.url=" + sim.URL(), "--state.file=" + state, "--collector.usage.interval=1ms"}
+	spec := config.Target{URL: sim.URL(), APIKeyEnv: "CONNECT_API_KEY", StateFile: filepath.Join(t.TempDir(), "state.json")}
+	sh := testShared()
+	sh.Usage.Interval = time.Millisecond
 
-	opts, err := parseOpts(t, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, hs := startExporter(t, opts)
+	tg := newTarget(t, spec, sh)
 	baselineAudit := sim.LastAuditID()
-	scrapeBody(t, hs.URL+"/metrics", nil) // the baseline read: nothing before it counts
+	testutil.Gather(t, tg.Scrape(t.Context())) // the baseline read: nothing before it counts
 	// The simulator stamps events to the second: the first step's events
 	// start a second after the baseline, so "after the baseline" is the
 	// same set on both sides.
-	baseline := clock.advance(time.Second)
-	clock.advance(time.Second)
+	baseline := clock.Advance(time.Second)
+	clock.Advance(time.Second)
 	step := func() {
-		clock.advance(5 * time.Minute)
+		clock.Advance(5 * time.Minute)
 		sim.Step(5 * time.Minute)
 	}
 
-	check := func(when string, url string) {
+	check := func(when string, tg *Target) {
 		t.Helper()
-		sessions, ended, duration, visits, audit := usageTotals(parseExposition(t, scrapeBody(t, url+"/metrics", nil)))
+		sessions, ended, duration, visits, audit := usageTotals(testutil.Gather(t, tg.Scrape(t.Context())))
 		var started, endedSum int
 		for guid, tot := range sim.ShinyTotals(baseline) {
 			started += tot.Started
@@ -100,39 +92,16 @@ func TestUsageCountersThroughTheExporter(t *testing.T) {
 	}
 	for range 4 {
 		step()
-		check("live", hs.URL)
+		check("live", tg)
 	}
 
 	// Restart with the state file while events keep arriving.
-	s.close()
-	hs.Close()
+	tg.Close()
 	step()
 	step()
-	opts2, err := parseOpts(t, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, hs2 := startExporter(t, opts2)
-	scrapeBody(t, hs2.URL+"/metrics", nil) // the first read after a restart catches up
-	check("after restart", hs2.URL)
+	tg2 := newTarget(t, spec, sh)
+	testutil.Gather(t, tg2.Scrape(t.Context())) // the first read after a restart catches up
+	check("after restart", tg2)
 	step()
-	check("after restart, live", hs2.URL)
-}
-
-type aheadClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *aheadClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *aheadClock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
+	check("after restart, live", tg2)
 }
