@@ -71,10 +71,10 @@ expect "docker build" "$out" user docker
 grep -q '^COPY --from=build /src/posit_connect_exporter ' Dockerfile || fail "the Dockerfile's final stage does not copy /src/posit_connect_exporter, which make build writes"
 
 step "make build on a modified tree: the revision says so"
-echo "// modified" >>"$src/demo.go"
+echo "modified" >>"$src/README.md"
 (cd "$src" && make -s build >/dev/null)
 expect "make build (modified)" "$("$src/posit_connect_exporter" --version 2>&1)" revision "$head-modified"
-git -C "$src" checkout -q -- demo.go
+git -C "$src" checkout -q -- README.md
 
 # Plain Go builds: the binaries that call buildinfo.Init. The exporter
 # (".") joins this list once package main calls it.
