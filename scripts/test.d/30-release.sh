@@ -6,9 +6,11 @@
 #   - a plain `go build` stamps the module version and VCS revision, and
 #     `go install module@vVERSION` (through a file:// module proxy made
 #     from the commit) reports vVERSION;
-#   - goreleaser check, and goreleaser build --snapshot of every target
-#     (linux, darwin, windows on amd64 and arm64).
-# Needs go, git and goreleaser (installed at GORELEASER_VERSION if missing).
+#   - goreleaser check, and a snapshot release without publishing: every
+#     target (linux, darwin, windows on amd64 and arm64) built and archived
+#     with the files the README's install steps use, and the checksums.
+# Needs go, git, make, unzip and goreleaser (installed at GORELEASER_VERSION
+# if missing).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -18,7 +20,9 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 t0=$SECONDS
 step() { printf '== [%3ds] %s\n' "$((SECONDS - t0))" "$*"; }
 
-command -v git >/dev/null || fail "git is not installed"
+for tool in git make unzip sha256sum; do
+	command -v "$tool" >/dev/null || fail "$tool is not installed"
+done
 if ! goreleaser --version 2>/dev/null | grep -q "GitVersion: *${GORELEASER_VERSION}$"; then
 	step "install goreleaser ${GORELEASER_VERSION}"
 	go install "github.com/goreleaser/goreleaser/v2@${GORELEASER_VERSION}"
@@ -106,8 +110,8 @@ done
 step "goreleaser check"
 (cd "$src" && goreleaser check)
 
-step "goreleaser build --snapshot: every release target"
-(cd "$src" && goreleaser build --snapshot --clean --timeout 30m >"$tmp/goreleaser.log" 2>&1) || {
+step "goreleaser release --snapshot --skip=publish: every release target, archived"
+(cd "$src" && goreleaser release --snapshot --clean --skip=publish --timeout 30m >"$tmp/goreleaser.log" 2>&1) || {
 	cat "$tmp/goreleaser.log" >&2
 	fail "goreleaser build failed"
 }
@@ -123,6 +127,25 @@ $info"
 	# -trimpath keeps -ldflags out of the build info: look for the stamp.
 	grep -aqF "$want_version-snapshot.$short" "$bin" || fail "$bin is not stamped with the snapshot version"
 	echo "ok $os/$arch $(stat -c %s "$bin") bytes"
+done
+(cd "$src/dist" && sha256sum --quiet -c sha256sums.txt) || fail "sha256sums.txt does not match the archives"
+for target in linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64 windows-arm64; do
+	name=posit_connect_exporter-$want_version-snapshot.$short.$target
+	exe=posit_connect_exporter
+	if [[ $target == windows-* ]]; then
+		archive=$src/dist/$name.zip exe=$exe.exe
+		list=$(unzip -Z1 "$archive")
+	else
+		archive=$src/dist/$name.tar.gz
+		list=$(tar tzf "$archive")
+	fi
+	for f in "$exe" LICENSE README.md CHANGELOG.md examples/systemd/posit_connect_exporter.service \
+		examples/systemd/posit_connect_exporter.socket examples/systemd/posit_connect_exporter.default \
+		examples/local/prometheus.yml examples/servers.yml examples/alerts.yml; do
+		grep -qx "$name/$f" <<<"$list" || fail "$archive has no $name/$f"
+	done
+	grep -qF "  $(basename "$archive")" "$src/dist/sha256sums.txt" || fail "no checksum for $archive"
+	echo "ok $(basename "$archive") $(stat -c %s "$archive") bytes"
 done
 out=$("$src/dist/posit_connect_exporter_linux_amd64_v1/posit_connect_exporter" --version 2>&1)
 expect "goreleaser snapshot" "$out" version "$want_version-snapshot.$short"
