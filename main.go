@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -29,10 +30,21 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/demo"
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/buildinfo"
 	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 )
 
 const exporterName = "posit_connect_exporter"
+
+// versionFile is VERSION, the version reported when neither -ldflags nor
+// Go's build info gives one.
+//
+//go:embed VERSION
+var versionFile string
+
+// The version fields are set once, before any run (tests run several at
+// once).
+func init() { buildinfo.Init(versionFile) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -20,6 +20,11 @@ command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v jq >/dev/null || need_apt+=(jq)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v npm >/dev/null || need_apt+=(npm)
+command -v make >/dev/null || need_apt+=(make)
+command -v unzip >/dev/null || need_apt+=(unzip)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
