@@ -237,12 +237,7 @@ func (s *Streams) save(force bool) error {
 	if s.closed || (!force && time.Since(s.lastSave) < saveEvery) {
 		return nil
 	}
-	st := &stateFile{Version: stateVersion, SavedAt: s.cfg.Now().UTC(), Server: s.serverRecord()}
-	st.Shiny = s.shiny.export()
-	st.Visits = s.visits.export()
-	st.Audit = s.audit.export()
-	st.Content = s.exportContent()
-	data, err := encodeState(st)
+	data, err := encodeState(s.snapshot())
 	if err != nil {
 		return err
 	}
@@ -251,6 +246,16 @@ func (s *Streams) save(force bool) error {
 	}
 	s.lastSave = time.Now()
 	return nil
+}
+
+// snapshot is what the state file holds now.
+func (s *Streams) snapshot() *stateFile {
+	st := &stateFile{Version: stateVersion, SavedAt: s.cfg.Now().UTC(), Server: s.serverRecord()}
+	st.Shiny = s.shiny.export()
+	st.Visits = s.visits.export()
+	st.Audit = s.audit.export()
+	st.Content = s.exportContent()
+	return st
 }
 
 // saved is called after a page was applied.
