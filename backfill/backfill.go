@@ -158,7 +158,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	dir, base := filepath.Dir(cfg.Output), filepath.Base(cfg.Output)
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("--output: cannot write beside %s: %w", cfg.Output, err)
+		return nil, fmt.Errorf("--output: cannot write %s (a temporary file beside it): %w", cfg.Output, err)
 	}
 	defer func() {
 		if tmp != nil {
@@ -168,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	}()
 	smp, err := newSamples(dir, "."+base+".samples-*")
 	if err != nil {
-		return nil, fmt.Errorf("--output: cannot write beside %s: %w", cfg.Output, err)
+		return nil, fmt.Errorf("--output: cannot write %s (a temporary file beside it): %w", cfg.Output, err)
 	}
 	defer smp.close()
 
@@ -274,7 +274,7 @@ func (r *run) setup() error {
 	} else if fi, err := os.Stat(c.Output); err == nil && fi.IsDir() {
 		errs = append(errs, fmt.Errorf("--output: %s is a directory", c.Output))
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("--output: %w", err))
+		errs = append(errs, fmt.Errorf("--output: cannot write %s: %w", c.Output, errors.Unwrap(err)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

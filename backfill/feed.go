@@ -20,10 +20,14 @@ const feedDepth = 4
 // maxAttempts bounds the attempts of one walk that fails without progress.
 const maxAttempts = 5
 
+// maxRetryAfter bounds how long a Retry-After of Connect's is honoured.
+const maxRetryAfter = 5 * time.Minute
+
 // feed runs one ascending walk of Connect in the background and hands its
 // records to the replay one by one, at most feedDepth pages ahead. A walk
 // that fails for a reason that may pass (Connect unreachable, HTTP 429 or
-// 5xx) starts again where it stopped, after 1, 2, 4 … backoff units; after
+// 5xx, a body cut short) starts again where it stopped, after 1, 2, 4 …
+// backoff units (or Connect's Retry-After); after
 // maxAttempts failures in a row without a page in between, or at once for
 // any other error (a rejected key, an answer that does not decode), the
 // feed ends with the error.
@@ -73,8 +77,12 @@ func startFeed[T any](ctx context.Context, what string, backoff time.Duration, p
 				f.err = fmt.Errorf("reading %s (%d attempts): %w", what, failures, err)
 				return
 			}
+			wait := backoff << (failures - 1)
+			if apiErr, ok := errors.AsType[*connectapi.APIError](err); ok && apiErr.RetryAfter > wait {
+				wait = min(apiErr.RetryAfter, maxRetryAfter)
+			}
 			select {
-			case <-time.After(backoff << (failures - 1)):
+			case <-time.After(wait):
 			case <-ctx.Done():
 				f.err = ctx.Err()
 				return
@@ -85,14 +93,15 @@ func startFeed[T any](ctx context.Context, what string, backoff time.Duration, p
 }
 
 // transient reports whether a walk that failed with err may succeed when
-// tried again.
+// tried again: Connect or a proxy overloaded, the connection cut (a body
+// cut short does not decode).
 func transient(err error) bool {
-	var apiErr *connectapi.APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*connectapi.APIError](err); ok {
 		return apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode >= 500
 	}
-	var te *connectapi.TransportError
-	return errors.As(err, &te)
+	_, cut := errors.AsType[*connectapi.TransportError](err)
+	_, bad := errors.AsType[*connectapi.DecodeError](err)
+	return cut || bad
 }
 
 // peek returns the next record without taking it; nil at the end of the

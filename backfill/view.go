@@ -6,6 +6,7 @@ package backfill
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -211,9 +212,7 @@ func visitWalk(client usage.Client, from, end time.Time, events *atomic.Int64) w
 		skip := map[visitKey]int{}
 		if !last.IsZero() {
 			q.From = last
-			for k, n := range atLast {
-				skip[k] = n
-			}
+			maps.Copy(skip, atLast)
 		}
 		return client.EachVisitPage(ctx, q, func(p []connectapi.Visit) error {
 			events.Add(int64(len(p)))
