@@ -64,6 +64,8 @@ type options struct {
 	demo         bool
 	demoScenario string
 	exited       bool
+
+	backfill *backfillOptions // the backfill command's flags
 }
 
 func newApp() (*kingpin.Application, *options) {
@@ -117,6 +119,7 @@ func newApp() (*kingpin.Application, *options) {
 	app.Flag("config.check", "Check --config.file (syntax, servers, key files) and exit.").BoolVar(&o.configCheck)
 	app.Flag("demo", "Run against a built-in simulated Connect server instead of a real one.").BoolVar(&o.demo)
 	app.Flag("demo.scenario", "Simulated situation in --demo: "+strings.Join(demo.Scenarios, ", ")+".").Default("healthy").StringVar(&o.demoScenario)
+	o.backfill = addCommands(app)
 	return app, o
 }
 

@@ -58,12 +58,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app, opts := newApp()
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	if _, err := app.Parse(args); err != nil {
+	cmd, err := app.Parse(args)
+	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, err)
 		return 2
 	}
 	if opts.exited {
 		return 0 // --help or --version printed
+	}
+	if cmd == backfillCommand {
+		return runBackfill(ctx, app, args, opts, stderr)
 	}
 	opts.log.Writer = stderr
 	secrets := &redact.Secrets{}

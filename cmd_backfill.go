@@ -1,0 +1,224 @@
+// Copyright 2026 The posit_connect_exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/backfill"
+	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
+	"github.com/posit-connect-exporter/posit_connect_exporter/config"
+	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
+	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
+	"github.com/posit-connect-exporter/posit_connect_exporter/target"
+	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
+)
+
+// The commands: serve (the default, the exporter) and backfill.
+const (
+	serveCommand    = "serve"
+	backfillCommand = "backfill"
+)
+
+// backfillOptions are the backfill command's own flags.
+type backfillOptions struct {
+	cmd    *kingpin.CmdClause
+	since  string
+	output string
+	step   string
+	labels []string
+	target string
+}
+
+// backfillSharedFlags are the exporter's flags that the backfill command
+// reads: how to reach Connect, the usage streams' rules, the state file,
+// the servers file, logging. Any other exporter flag is refused.
+var backfillSharedFlags = []string{
+	"connect.url", "connect.api-key-file", "connect.timeout", "connect.ca-file", "connect.insecure-skip-verify",
+	"connect.max-concurrent-requests", "connect.max-response-bytes",
+	"collector.usage.overlap", "collector.usage.exclude-users-file", "collector.visits.ignore-user-agent",
+	"collector.shiny.min-session-duration", "state.file", "config.file", "log.level", "log.format",
+}
+
+// addCommands adds the serve command (the default) and the backfill
+// command with its flags.
+func addCommands(app *kingpin.Application) *backfillOptions {
+	app.Command(serveCommand, "Serve the metrics (the default: the exporter's flags alone run it).").Default()
+	b := &backfillOptions{}
+	b.cmd = app.Command(backfillCommand, "Write the usage counters' history (Shiny sessions, visits, audit events) since --since as OpenMetrics for `promtool tsdb create-blocks-from openmetrics`, and with --state.file the state the exporter goes on from. "+
+		"Takes the exporter's "+strings.Join(prefixed(backfillSharedFlags), ", ")+".")
+	b.cmd.Flag("since", "Start of the history: a duration before now (365d, 12w, 36h) or an RFC 3339 date or time (2025-01-31, 2025-01-31T08:00:00Z). Required.").StringVar(&b.since)
+	b.cmd.Flag("output", "OpenMetrics file to write (through a temporary file beside it). Required.").StringVar(&b.output)
+	b.cmd.Flag("step", "Time between samples, whole seconds (Prometheus units: 1h, 15m, 1d).").Default("1h").StringVar(&b.step)
+	b.cmd.Flag("label", "Label added to every series, name=value (repeatable): the job and instance Prometheus gives the exporter's series, e.g. --label=job=posit_connect --label=instance=exporter.example.com:10233.").StringsVar(&b.labels)
+	b.cmd.Flag("target", "With --config.file: the server (its name) to backfill; its state_file is the state file written.").StringVar(&b.target)
+	return b
+}
+
+func prefixed(flags []string) []string {
+	out := make([]string, len(flags))
+	for i, f := range flags {
+		out[i] = "--" + f
+	}
+	return out
+}
+
+// runBackfill runs the backfill command; it returns the exit code.
+func runBackfill(ctx context.Context, app *kingpin.Application, args []string, opts *options, stderr io.Writer) int {
+	b := opts.backfill
+	secrets := &redact.Secrets{}
+	opts.log.Writer = stderr
+	logger := newLogger(opts.log, secrets)
+	cfg, spec, err := b.config(app, args, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s %s: error: %v\n", exporterName, backfillCommand, err)
+		return 2
+	}
+	sh, err := opts.shared(nil, logger)
+	if err == nil {
+		sh.Secrets = secrets
+		cfg.Client, err = target.NewClient(spec, sh, logger)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s %s: error: %v\n", exporterName, backfillCommand, err)
+		return 2
+	}
+	cfg.Usage.IgnoreUserAgent, cfg.Usage.ExcludeUsers = sh.Usage.IgnoreUserAgent, sh.Usage.ExcludeUsers
+	cfg.Logger = logger
+	logger.Info("Backfilling usage history", "url", spec.URL, "since", cfg.Since.UTC().Format(time.RFC3339), "step", cfg.Step,
+		"output", cfg.Output, "state_file", cfg.Usage.StateFile)
+	if _, err := backfill.Run(ctx, cfg); err != nil {
+		logger.Error("Backfill failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// config checks the backfill's flags and the exporter flags given with
+// it, and returns the backfill's configuration (without its client) and
+// the server to read.
+func (b *backfillOptions) config(app *kingpin.Application, args []string, opts *options) (backfill.Config, config.Target, error) {
+	var (
+		cfg  backfill.Config
+		spec config.Target
+		errs []error
+	)
+	bad := func(flag, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("--%s: %s", flag, fmt.Sprintf(format, a...)))
+	}
+	if pc, err := app.ParseContext(args); err == nil {
+		own := map[string]bool{}
+		for _, f := range b.cmd.Model().Flags {
+			own[f.Name] = true
+		}
+		for _, e := range pc.Elements {
+			if f, ok := e.Clause.(*kingpin.FlagClause); ok {
+				name := f.Model().Name
+				if !own[name] && !slices.Contains(backfillSharedFlags, name) && name != "help" && name != "version" {
+					errs = append(errs, fmt.Errorf("--%s is not used by the backfill command", name))
+				}
+			}
+		}
+	}
+	// The samples are whole steps before the end; a duration of whole
+	// steps puts the first one at --since.
+	now := time.Now().Truncate(time.Second)
+	cfg.End = now
+	switch {
+	case b.since == "":
+		bad("since", "required, e.g. --since=365d")
+	default:
+		since, err := backfill.ParseSince(b.since, now)
+		if err != nil {
+			bad("since", "%v", err)
+		} else if !since.Before(now) {
+			bad("since", "%s is in the future", since.UTC().Format(time.RFC3339))
+		}
+		cfg.Since = since
+	}
+	if b.output == "" {
+		bad("output", "required, e.g. --output=history.om")
+	}
+	cfg.Output = b.output
+	if d, err := model.ParseDuration(b.step); err != nil {
+		bad("step", "%v", err)
+	} else {
+		cfg.Step = time.Duration(d)
+	}
+	for _, l := range b.labels {
+		label, err := backfill.ParseLabel(l)
+		if err != nil {
+			bad("label", "%v", err)
+			continue
+		}
+		cfg.Labels = append(cfg.Labels, label)
+	}
+	switch {
+	case opts.configFile != "" && opts.spec.URL != "":
+		bad("config.file", "names each server's URL; drop --connect.url (or CONNECT_SERVER)")
+	case opts.configFile != "" && opts.spec.StateFile != "":
+		bad("state.file", "with --config.file, the server's state_file is the state file written")
+	case opts.configFile != "" && b.target == "":
+		bad("target", "required with --config.file: the name of the server to backfill")
+	case opts.configFile != "":
+		file, err := config.Load(opts.configFile, collector.Names())
+		if err != nil {
+			bad("config.file", "%v", err)
+			break
+		}
+		var names []string
+		for _, s := range file.Servers {
+			names = append(names, s.Name)
+			if s.Name == b.target {
+				spec = s
+			}
+		}
+		if spec.Name == "" {
+			bad("target", "%s lists no server %q (it lists %s)", opts.configFile, b.target, strings.Join(names, ", "))
+		}
+	case b.target != "":
+		bad("target", "needs --config.file")
+	default:
+		spec = opts.single()
+		if spec.URL == "" {
+			bad("connect.url", "required (or set CONNECT_SERVER), unless --config.file")
+		} else if _, err := connectapi.ParseServerURL(spec.URL); err != nil {
+			bad("connect.url", "%v", err)
+		}
+		if spec.APIKeyFile == "" {
+			if _, err := connectapi.EnvKey("CONNECT_API_KEY").Key(); err != nil {
+				bad("connect.api-key-file", "no API key: set CONNECT_API_KEY or point --connect.api-key-file at a file holding it")
+			}
+		}
+	}
+	cfg.Usage = usage.Config{StateFile: spec.StateFile, ServerURL: spec.URL, Overlap: opts.sh.Usage.Overlap, MinSessionDuration: opts.sh.Usage.MinSessionDuration}
+	for flag, d := range map[string]time.Duration{"collector.usage.overlap": opts.sh.Usage.Overlap, "collector.shiny.min-session-duration": opts.sh.Usage.MinSessionDuration} {
+		if d < 0 {
+			bad(flag, "must not be negative, got %s", d)
+		}
+	}
+	if opts.sh.Timeout <= 0 {
+		bad("connect.timeout", "must be positive, got %s", opts.sh.Timeout)
+	}
+	if opts.sh.MaxConcurrent < 1 {
+		bad("connect.max-concurrent-requests", "must be at least 1, got %d", opts.sh.MaxConcurrent)
+	}
+	if opts.sh.MaxBodyBytes < 1024 {
+		bad("connect.max-response-bytes", "must be at least 1024, got %d", opts.sh.MaxBodyBytes)
+	}
+	if _, err := regexp.Compile(opts.ignoreUserAgent); err != nil {
+		bad("collector.visits.ignore-user-agent", "not a regular expression: %v", err)
+	}
+	return cfg, spec, errors.Join(errs...)
+}
