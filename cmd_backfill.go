@@ -135,10 +135,9 @@ func (b *backfillOptions) config(app *kingpin.Application, args []string, opts *
 	// steps puts the first one at --since.
 	now := time.Now().Truncate(time.Second)
 	cfg.End = now
-	switch {
-	case b.since == "":
+	if b.since == "" {
 		bad("since", "required, e.g. --since=365d")
-	default:
+	} else {
 		since, err := backfill.ParseSince(b.since, now)
 		if err != nil {
 			bad("since", "%v", err)
