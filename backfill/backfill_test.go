@@ -427,6 +427,7 @@ func TestBackfillEqualsTheSimulatorsTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	var grown map[string]map[string]float64
 	for i := range 12 {
 		if i > 0 {
 			d := time.Duration(1+i%4) * time.Minute
@@ -448,6 +449,16 @@ func TestBackfillEqualsTheSimulatorsTruth(t *testing.T) {
 		compare(t, fmt.Sprintf("read %d", i), got, simTruth(t, sim, log, first), mStarted, mEnded, mDuration, mVisits, mAudit)
 		if t.Failed() {
 			t.FailNow()
+		}
+		grown = got
+	}
+	for _, name := range []string{mStarted, mEnded, mVisits, mAudit} {
+		n := 0.0
+		for k, v := range grown[name] {
+			n += v - last[name][k]
+		}
+		if n == 0 {
+			t.Errorf("%s did not grow after the join: too little activity to mean much", name)
 		}
 	}
 	entries, _ := os.ReadDir(dir)
