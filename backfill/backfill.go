@@ -133,6 +133,14 @@ type Result struct {
 	Elapsed       time.Duration
 }
 
+// phase is what the backfill is doing, since when.
+type phase struct {
+	name  string
+	since time.Time
+}
+
+func (r *run) setPhase(name string) { r.phase.Store(phase{name, r.cfg.Now()}) }
+
 // run is one backfill in progress.
 type run struct {
 	cfg    Config
@@ -141,7 +149,7 @@ type run struct {
 	steps  int // samples per series: the first, then one per step
 	v      *view
 	// phase and reached are what the progress reports.
-	phase   atomic.Value // string
+	phase   atomic.Value // phase
 	reached atomic.Int64 // Unix nanoseconds
 	written atomic.Int64 // series written, in millionths of all
 	started time.Time
@@ -191,7 +199,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	if err := smp.finish(); err != nil {
 		return nil, fmt.Errorf("--output: writing the samples beside %s: %w", cfg.Output, err)
 	}
-	r.phase.Store("writing")
+	r.setPhase("writing")
 	res := &Result{First: r.first, Last: r.cfg.End, Steps: r.steps - 1, Series: smp.series(), Events: r.v.events.Load(), Pages: r.v.pages.Load()}
 	if res.Samples, res.Bytes, err = r.write(tmp, smp); err != nil {
 		return nil, r.interrupted(ctx, fmt.Errorf("--output: writing %s: %w", tmp.Name(), err))
@@ -292,7 +300,7 @@ func (r *run) setup() error {
 // last, recording the counters after each step.
 func (r *run) replay(ctx context.Context, replay *usage.Replay, smp *samples) error {
 	c, v := &r.cfg, r.v
-	r.phase.Store("reading the audit log")
+	r.setPhase("reading the audit log")
 	r.reached.Store(c.End.UnixNano())
 	audit := startFeed(ctx, "the audit log", c.RetryBackoff, &v.pages, auditWalk(c.Client, r.first, &v.events))
 	if err := v.audit.load(audit, r.first, &r.reached); err != nil {
@@ -301,7 +309,7 @@ func (r *run) replay(ctx context.Context, replay *usage.Replay, smp *samples) er
 	from := r.first.Add(-c.Usage.Overlap)
 	v.shiny.feed = startFeed(ctx, "Shiny sessions", c.RetryBackoff, &v.pages, shinyWalk(c.Client, from, c.End, &v.events))
 	v.visits.feed = startFeed(ctx, "visits", c.RetryBackoff, &v.pages, visitWalk(c.Client, from, c.End, &v.events))
-	r.phase.Store("replaying")
+	r.setPhase("replaying")
 	for k := range r.steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -396,7 +404,6 @@ func (r *run) progress() (stop func()) {
 	wg.Go(func() {
 		tick := time.NewTicker(r.cfg.ProgressEvery)
 		defer tick.Stop()
-		phaseStart, phase := r.cfg.Now(), ""
 		for {
 			select {
 			case <-done:
@@ -404,18 +411,15 @@ func (r *run) progress() (stop func()) {
 			case <-tick.C:
 			}
 			now := r.cfg.Now()
-			p, _ := r.phase.Load().(string)
-			if p != phase {
-				phase, phaseStart = p, now
-			}
+			p, _ := r.phase.Load().(phase)
 			reached := time.Unix(0, r.reached.Load()).UTC()
 			events := r.v.events.Load()
 			elapsed := now.Sub(r.started)
-			attrs := []any{"phase", phase, "events", events, "pages", r.v.pages.Load(),
+			attrs := []any{"phase", p.name, "events", events, "pages", r.v.pages.Load(),
 				"events_per_second", int64(float64(events) / max(elapsed.Seconds(), 1e-3))}
 			var frac float64
 			span := r.cfg.End.Sub(r.first)
-			switch phase {
+			switch p.name {
 			case "reading the audit log":
 				frac = float64(r.cfg.End.Sub(reached)) / float64(span)
 				attrs = append(attrs, "reached", reached.Format(time.RFC3339))
@@ -427,7 +431,7 @@ func (r *run) progress() (stop func()) {
 				attrs = append(attrs, "done", fmt.Sprintf("%.0f%%", 100*frac))
 			}
 			if frac > 0.001 && frac < 1 {
-				in := now.Sub(phaseStart)
+				in := now.Sub(p.since)
 				attrs = append(attrs, "phase_eta", time.Duration(float64(in)*(1-frac)/frac).Round(time.Second))
 			}
 			r.logger.Info("Backfill progress", attrs...)

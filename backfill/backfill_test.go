@@ -41,10 +41,15 @@ const (
 // newSim starts a simulated Connect with the given history on clk.
 func newSim(t testing.TB, clk *testutil.Clock, history time.Duration, sessions, visits, audits int) (*connecttest.Server, *connectapi.Client) {
 	t.Helper()
-	sim := testutil.Start(t, connecttest.New(connecttest.Config{
+	return newSimConfig(t, connecttest.Config{
 		Seed: 3, Users: 300, Content: 60, Now: clk.Now, History: history,
 		ShinySessions: sessions, Visits: visits, AuditEntries: audits,
-	}))
+	})
+}
+
+func newSimConfig(t testing.TB, cfg connecttest.Config) (*connecttest.Server, *connectapi.Client) {
+	t.Helper()
+	sim := testutil.Start(t, connecttest.New(cfg))
 	client, err := connectapi.NewClient(sim.URL(), connectapi.WithAPIKey(connectapi.StaticKey(connecttest.DefaultAPIKey)))
 	if err != nil {
 		t.Fatal(err)

@@ -19,8 +19,8 @@ import (
 )
 
 // passChanges bounds the changes one pass over the spool gathers in
-// memory (16 bytes each).
-const passChanges = 1 << 20
+// memory (16 bytes each: 4 MiB). A variable for the tests.
+var passChanges int64 = 1 << 18
 
 // recordSize is one spooled change: series, step, value.
 const recordSize = 16

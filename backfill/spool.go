@@ -15,33 +15,52 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 )
 
-// spoolChunk is how many audit entries the spool holds in memory.
-const spoolChunk = 1 << 15
+// spoolChunk is how many audit entries the spool holds in memory. A
+// variable for the tests.
+var spoolChunk = 1 << 15
 
 // auditSpool turns the audit log, read newest first, into oldest first
 // with bounded memory: entries are gathered in chunks of spoolChunk; a full
 // chunk is written, oldest first, to a temporary file, and the chunks are
 // read back from the last written (the oldest) to the first. Only the id,
-// time and action of each entry are kept. A log that fits in one chunk
-// never touches the disk.
+// time and action of each entry are kept (about 40 bytes). A log that fits
+// in one chunk never touches the disk.
 type auditSpool struct {
 	dir, prefix string // where the file goes, and its name's start
 
 	file    *os.File
 	chunks  []spoolRange // in the order written: newest entries first
-	mem     []connectapi.AuditEntry
-	actions map[string]uint64
+	mem     []spooled
+	actions map[string]uint32 // index in names
 	names   []string
 
 	// reading
-	cur  []connectapi.AuditEntry // oldest first
-	next int                     // the chunk to read next, counting down
+	cur  []spooled // oldest first
+	next int       // the chunk to read next, counting down
+	head connectapi.AuditEntry
+}
+
+// spooled is an audit entry as the spool holds it.
+type spooled struct {
+	id     string
+	sec    int64
+	nsec   int32
+	action uint32
 }
 
 type spoolRange struct{ off, n int64 }
 
 func (s *auditSpool) add(e *connectapi.AuditEntry) error {
-	s.mem = append(s.mem, slim(e))
+	if s.actions == nil {
+		s.actions = map[string]uint32{}
+	}
+	ai, ok := s.actions[e.Action]
+	if !ok {
+		ai = uint32(len(s.names))
+		s.actions[e.Action] = ai
+		s.names = append(s.names, e.Action)
+	}
+	s.mem = append(s.mem, spooled{string(e.ID), e.Time.Unix(), int32(e.Time.Nanosecond()), ai})
 	if len(s.mem) == spoolChunk {
 		return s.flush()
 	}
@@ -57,21 +76,15 @@ func (s *auditSpool) flush() error {
 		if err != nil {
 			return fmt.Errorf("spooling the audit log: %w", err)
 		}
-		s.file, s.actions = f, map[string]uint64{}
+		s.file = f
 	}
 	var b []byte
 	for _, e := range slices.Backward(s.mem) {
-		ai, ok := s.actions[e.Action]
-		if !ok {
-			ai = uint64(len(s.names))
-			s.actions[e.Action] = ai
-			s.names = append(s.names, e.Action)
-		}
-		b = binary.AppendUvarint(b, uint64(len(e.ID)))
-		b = append(b, e.ID...)
-		b = binary.AppendVarint(b, e.Time.Unix())
-		b = binary.AppendUvarint(b, uint64(e.Time.Nanosecond()))
-		b = binary.AppendUvarint(b, ai)
+		b = binary.AppendUvarint(b, uint64(len(e.id)))
+		b = append(b, e.id...)
+		b = binary.AppendVarint(b, e.sec)
+		b = binary.AppendUvarint(b, uint64(e.nsec))
+		b = binary.AppendUvarint(b, uint64(e.action))
 	}
 	off := int64(0)
 	if n := len(s.chunks); n > 0 {
@@ -97,7 +110,8 @@ func (s *auditSpool) finish() error {
 	return nil
 }
 
-// peek returns the oldest entry not yet taken; nil when none is left.
+// peek returns the oldest entry not yet taken (valid until the next
+// call); nil when none is left.
 func (s *auditSpool) peek() (*connectapi.AuditEntry, error) {
 	for len(s.cur) == 0 {
 		if s.next < 0 || s.file == nil {
@@ -108,7 +122,9 @@ func (s *auditSpool) peek() (*connectapi.AuditEntry, error) {
 		}
 		s.next--
 	}
-	return &s.cur[0], nil
+	e := &s.cur[0]
+	s.head = connectapi.AuditEntry{ID: connectapi.FlexString(e.id), Time: time.Unix(e.sec, int64(e.nsec)).UTC(), Action: s.names[e.action]}
+	return &s.head, nil
 }
 
 func (s *auditSpool) take() { s.cur = s.cur[1:] }
@@ -118,7 +134,7 @@ func (s *auditSpool) load(r spoolRange) error {
 	if _, err := s.file.ReadAt(b, r.off); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	s.cur = make([]connectapi.AuditEntry, 0, spoolChunk)
+	s.cur = s.cur[:0]
 	for len(b) > 0 {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
@@ -139,7 +155,7 @@ func (s *auditSpool) load(r spoolRange) error {
 			return errors.New("corrupt spool")
 		}
 		b = b[k1+k2+k3:]
-		s.cur = append(s.cur, connectapi.AuditEntry{ID: connectapi.FlexString(id), Time: time.Unix(sec, int64(nsec)).UTC(), Action: s.names[ai]})
+		s.cur = append(s.cur, spooled{id, sec, int32(nsec), uint32(ai)})
 	}
 	return nil
 }
