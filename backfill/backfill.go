@@ -431,8 +431,8 @@ func (r *run) progress() (stop func()) {
 				attrs = append(attrs, "done", fmt.Sprintf("%.0f%%", 100*frac))
 			}
 			if frac > 0.001 && frac < 1 {
-				in := now.Sub(p.since)
-				attrs = append(attrs, "phase_eta", time.Duration(float64(in)*(1-frac)/frac).Round(time.Second))
+				eta := time.Duration(float64(now.Sub(p.since)) * (1 - frac) / frac)
+				attrs = append(attrs, "phase_eta", roughly(eta))
 			}
 			r.logger.Info("Backfill progress", attrs...)
 		}
@@ -444,4 +444,13 @@ func (r *run) progress() (stop func()) {
 			wg.Wait()
 		})
 	}
+}
+
+// roughly rounds d for people: to the second from 10 seconds, to the tenth
+// below.
+func roughly(d time.Duration) time.Duration {
+	if d >= 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
 }

@@ -473,3 +473,47 @@ func TestBackfillEqualsTheSimulatorsTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressIsLogged: a slow Connect makes a long run; it reports its
+// phase, the events read, the time reached, the rate and the time left,
+// at most every ProgressEvery.
+func TestProgressIsLogged(t *testing.T) {
+	clk := testutil.NewClock(end)
+	sim, client := newSim(t, clk, 20*24*time.Hour, 10_000, 10_000, 3_000)
+	sim.SetFault(connecttest.Fault{Kind: connecttest.FaultSlow, Delay: 20 * time.Millisecond})
+	var logs testutil.LockedBuffer
+	start := time.Now()
+	if _, err := Run(context.Background(), Config{Client: client, Since: end.Add(-15 * 24 * time.Hour), End: end, ProgressEvery: 100 * time.Millisecond,
+		Output: filepath.Join(t.TempDir(), "out.om"), Logger: testLogger(&logs)}); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	var lines []string
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(line, `msg="Backfill progress"`) {
+			lines = append(lines, line)
+		}
+	}
+	if max := int(elapsed/(100*time.Millisecond)) + 1; len(lines) < 2 || len(lines) > max {
+		t.Fatalf("%d progress lines in %v, want 2 to %d:\n%s", len(lines), elapsed, max, logs.String())
+	}
+	phases := map[string]bool{}
+	for _, line := range lines {
+		for _, key := range []string{"events=", "pages=", "events_per_second="} {
+			if !strings.Contains(line, key) {
+				t.Errorf("no %s in %s", key, line)
+			}
+		}
+		for _, p := range []string{"reading the audit log", "replaying"} {
+			if strings.Contains(line, `phase="`+p+`"`) || strings.Contains(line, "phase="+p+" ") {
+				phases[p] = true
+				if !strings.Contains(line, "reached=2026-") {
+					t.Errorf("no time reached in %s", line)
+				}
+			}
+		}
+	}
+	if !phases["replaying"] || !strings.Contains(strings.Join(lines, "\n"), "phase_eta=") {
+		t.Errorf("progress without the replay or an ETA:\n%s", strings.Join(lines, "\n"))
+	}
+}
