@@ -494,8 +494,8 @@ func TestProgressIsLogged(t *testing.T) {
 			lines = append(lines, line)
 		}
 	}
-	if max := int(elapsed/(100*time.Millisecond)) + 1; len(lines) < 2 || len(lines) > max {
-		t.Fatalf("%d progress lines in %v, want 2 to %d:\n%s", len(lines), elapsed, max, logs.String())
+	if most := int(elapsed/(100*time.Millisecond)) + 1; len(lines) < 2 || len(lines) > most {
+		t.Fatalf("%d progress lines in %v, want 2 to %d:\n%s", len(lines), elapsed, most, logs.String())
 	}
 	phases := map[string]bool{}
 	for _, line := range lines {
