@@ -189,11 +189,8 @@ func TestEndToEndWithPrometheus(t *testing.T) {
 	log := auditLog(t, client)
 	history, week := simTruth(t, sim, log, first), simTruth(t, sim, log, end.Add(-7*24*time.Hour))
 
-	// 2. Blocks, 3. Prometheus on them, scraping the exporter to come.
-	data := filepath.Join(dir, "data")
-	if b, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=486h", out, data).CombinedOutput(); err != nil {
-		t.Fatalf("promtool: %v\n%s", err, b)
-	}
+	// 2. Prometheus (scraping the exporter to come), 3. the blocks, moved
+	// into its data directory while it runs: it loads them within a minute.
 	exporterPort, promPort := freePort(t), freePort(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(promCfg, fmt.Appendf(nil, `global:
@@ -207,6 +204,7 @@ scrape_configs:
 `, exporterPort), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	data, blocks := filepath.Join(dir, "data"), filepath.Join(dir, "blocks")
 	start(t, dir, "prometheus", "--config.file="+promCfg, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=400d",
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(promPort), "--log.level=warn")
 	prom := "http://127.0.0.1:" + strconv.Itoa(promPort)
@@ -221,7 +219,28 @@ scrape_configs:
 		}
 		return nil
 	})
+	if b, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=486h", out, blocks).CombinedOutput(); err != nil {
+		t.Fatalf("promtool: %v\n%s", err, b)
+	}
+	entries, err := os.ReadDir(blocks)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("promtool made no blocks: %v", err)
+	}
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(blocks, e.Name()), filepath.Join(data, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	moved := time.Now()
 	sel := `{job="posit_connect",instance="sim"}`
+	eventually(t, 90*time.Second, "Prometheus loads the blocks moved into its data directory", func() error {
+		got, err := promQuery(prom, "count("+mStarted+sel+")", end, "")
+		if err == nil && got[""] == 0 {
+			err = fmt.Errorf("no history yet")
+		}
+		return err
+	})
+	t.Logf("%d blocks loaded %s after they were moved in", len(entries), time.Since(moved).Round(time.Second))
 	for name, want := range history {
 		got, err := promQuery(prom, name+sel, end, byLabel[name])
 		if err == nil {
