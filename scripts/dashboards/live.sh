@@ -17,8 +17,13 @@
 #                            the Connect and Workbench dashboards must return
 #                            data from live scrapes alone; no alert. Then it
 #                            is stopped: PositConnectExporterDown.
-#   posit_connect_healthy    --demo, 14 days of backfilled gauges and 3 days of
-#                            usage counters (the usage render); no alert.
+#   posit_connect_healthy    --demo, 14 days of backfilled gauges; no alert.
+#   posit_connect_usage      a simulated Connect (scripts/simserver, with its
+#                            audit log files) whose last 7 days of usage come
+#                            from the exporter's backfill command (promtool
+#                            blocks), the exporter then going on from the
+#                            backfill's state file (the usage render); no
+#                            alert.
 #   posit_connect_breach     --demo license-breach: 93 % of the seats, license
 #                            ends in 20 days, named users grew 30 % over the
 #                            backfilled 14 days: seats, expiry, forecast alerts.
@@ -137,11 +142,35 @@ server() { # name url key-file: one entry of a servers file
 	server gone "http://127.0.0.1:$("$tmp/dashtool" freeport)" "$tmp/sim1.key"
 } >"$tmp/degraded.yml"
 
-# start_exporter NAME FLAGS...: an exporter on a free loopback port.
+step "simulated Connect for the usage render, and 7 days of its usage history from the backfill command"
+mkdir "$tmp/usage-audit"
+"$tmp/simserver" -users 600 -content 40 -shiny-sessions 200000 -visits 400000 -audit 40000 \
+	-key-file "$tmp/simusage.key" -live 1s -audit-log "$tmp/usage-audit" >"$tmp/simusage.out" 2>&1 &
+pid[simusage]=$!
+usage_url() { grep -om1 '^http://127\.0\.0\.1:[0-9]*' "$tmp/simusage.out"; }
+if ! wait_for "simulated Connect server for the usage render" 100 usage_url; then
+	cat "$tmp/simusage.out" >&2
+	exit 1
+fi
+# The exporter's port is its instance label, so it is chosen first. Samples
+# 10 minutes apart: the 7-day render reads rates over 43 minutes.
+port[usage]=$("$tmp/dashtool" freeport)
+if ! "$tmp/pce" backfill --since=7d --step=10m --output="$tmp/usage.om" --state.file="$tmp/usage-state.json" \
+	--connect.url="$(usage_url)" --connect.api-key-file="$tmp/simusage.key" \
+	--label=job=posit_connect_usage --label=instance="127.0.0.1:${port[usage]}" 2>"$tmp/backfill-usage.log" ||
+	! promtool tsdb create-blocks-from openmetrics --max-block-duration=24h "$tmp/usage.om" "$tmp/data" >/dev/null; then
+	cat "$tmp/backfill-usage.log" >&2
+	exit 1
+fi
+grep -o 'msg="Backfill written".*' "$tmp/backfill-usage.log"
+rm "$tmp/usage.om"
+
+# start_exporter NAME FLAGS...: an exporter on a free loopback port (or
+# the one port[NAME] already holds).
 start_exporter() {
 	local name=$1
 	shift
-	port[$name]=$("$tmp/dashtool" freeport)
+	port[$name]=${port[$name]:-$("$tmp/dashtool" freeport)}
 	"$tmp/pce" --web.listen-address="127.0.0.1:${port[$name]}" "$@" >"$tmp/exporter-$name.log" 2>&1 &
 	pid[$name]=$!
 }
@@ -162,7 +191,10 @@ start_exporter wb_breach --workbench.audit-log="$tmp/wb/breach.csv" --workbench.
 start_exporter wb_missing --workbench.audit-log="$tmp/wb/missing-*.csv"
 start_exporter union --config.file="$tmp/union.yml"
 start_exporter degraded --config.file="$tmp/degraded.yml"
-exporters=(live healthy breach expiring down unauthorized wb_breach wb_missing union degraded)
+# shellcheck disable=SC2086 # DEMO_FLAGS is a list of flags
+start_exporter usage --connect.url="$(usage_url)" --connect.api-key-file="$tmp/simusage.key" \
+	--state.file="$tmp/usage-state.json" --connect.audit-log="$tmp/usage-audit/*.audit.log" ${DEMO_FLAGS:-}
+exporters=(live healthy breach expiring down unauthorized wb_breach wb_missing union degraded usage)
 for name in "${exporters[@]}"; do
 	if ! wait_for "exporter $name" 150 curl -sf "http://127.0.0.1:${port[$name]}/metrics"; then
 		cat "$tmp/exporter-$name.log" >&2
@@ -189,7 +221,7 @@ targets=(
 	"posit_connect_union /metrics union" "posit_connect_union_servers /probe?target=s1 union"
 	"posit_connect_union_servers /probe?target=s2 union"
 	"posit_connect_degraded /metrics degraded" "posit_connect_degraded_servers /probe?target=s1 degraded"
-	"posit_connect_degraded_servers /probe?target=gone degraded"
+	"posit_connect_degraded_servers /probe?target=gone degraded" "posit_connect_usage /metrics usage"
 )
 target_url() { echo "http://127.0.0.1:${port[$3]}$2"; }
 
@@ -209,19 +241,6 @@ grep -q '^posit_connect_up 0' "$tmp/metrics-posit_connect_down.txt"
 grep -q '^posit_connect_named_users_union_complete 1' "$tmp/metrics-posit_connect_union.txt"
 grep -q "^posit_workbench_license_user_seats $seats_breach\$" "$tmp/metrics-posit_workbench_breach.txt"
 
-# Usage counters exist only once the simulated server has had activity since
-# start-up; the backfill gives history only to series the exporter exposes.
-usage_counters() {
-	local m
-	m=$(curl -sf "http://127.0.0.1:${port[healthy]}/metrics") || return 1
-	for f in posit_connect_shiny_sessions_total posit_connect_shiny_sessions_ended_total \
-		posit_connect_content_visits_total posit_connect_audit_events_total; do
-		grep -q "^$f{" <<<"$m" || return 1
-	done
-}
-step "wait (at most 60 s) for usage counters on exporter 'healthy'"
-wait_for "usage counters (the usage render will have no history)" 300 usage_counters || true
-
 step "backfill history"
 # name job instance URL flags...: one backfill, run in the background.
 bf=()
@@ -237,9 +256,10 @@ backfill() {
 	) >"$tmp/backfill-$name.log" 2>&1 &
 	bf+=($!)
 }
-# healthy: flat; breach: named users grew 30 % over 14 days.
+# healthy: flat; breach: named users grew 30 % over 14 days. The usage
+# render's history is the backfill command's (posit_connect_usage).
 backfill healthy posit_connect_healthy "127.0.0.1:${port[healthy]}" "http://127.0.0.1:${port[healthy]}/metrics" \
-	-days 14 -usage-days 3
+	-days 14 -usage-days 0
 backfill breach posit_connect_breach "127.0.0.1:${port[breach]}" "http://127.0.0.1:${port[breach]}/metrics" \
 	-days 14 -usage-days 14 -counters 'posit_connect_exporter_.*' -growth 0.3
 # Workbench named users grew 25 % over 14 days, the union 10 % over the 8
@@ -344,7 +364,8 @@ step "rules healthy; exactly the expected alerts per scenario"
 	-expect posit_connect_union= \
 	-expect posit_connect_union_servers= \
 	-expect posit_connect_degraded=PositConnectNamedUsersUnionIncomplete,PositConnectExporterConfigReloadFailed \
-	-expect posit_connect_degraded_servers=PositConnectAPIDown || failed+=("scenario alerts")
+	-expect posit_connect_degraded_servers=PositConnectAPIDown \
+	-expect posit_connect_usage= || failed+=("scenario alerts")
 
 step "stop exporter 'live': PositConnectExporterDown"
 kill "${pid[live]}"
@@ -356,7 +377,7 @@ unset 'pid[live]'
 
 if [[ -n "$render_dir" ]]; then
 	# uid, job, range: each dashboard from the scenario with the history it shows.
-	for r in "posit-connect-license posit_connect_breach 14d" "posit-connect-usage posit_connect_healthy 3d" \
+	for r in "posit-connect-license posit_connect_breach 14d" "posit-connect-usage posit_connect_usage 7d" \
 		"posit-workbench posit_workbench_breach 14d" "posit-connect-exporter posit_connect_union|posit_connect_union_servers 7d"; do
 		read -r uid job range <<<"$r"
 		step "render $uid"
