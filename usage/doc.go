@@ -158,6 +158,16 @@
 // file, unless it has a Shiny session open. A list that fails or holds
 // nothing decides nothing. A negative retention keeps every series.
 //
+// # Replays
+//
+// A Replay (NewReplay) reads the streams by hand, on a clock the caller
+// moves: each Read reads the three streams once as a read starting at that
+// moment, against whatever the Client presents (the backfill presents
+// Connect as it was then). The first Read is the baseline. It lists no
+// content, and it writes its state file, which must not exist yet, only
+// when Save is called: the same format, with the server's URL and
+// identity, so an exporter started with it goes on from the last Read.
+//
 // Assumptions: Connect returns Shiny sessions in started order and visits
 // in time order (as documented); if it does not, the streams notice, log a
 // warning and fall back to keeping every key until each read completes.
