@@ -78,6 +78,10 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither a duration (365d, 12w, 36h) nor an RFC 3339 date (2025-01-31) or time (2025-01-31T08:00:00Z)", s)
 }
 
+// MaxSteps bounds the steps of one backfill (a year at one minute is
+// 525,600), against a typo that would write terabytes.
+const MaxSteps = 1_000_000
+
 // Defaults of Config fields left zero.
 const (
 	DefaultStep          = time.Hour
@@ -264,6 +268,11 @@ func (r *run) setup() error {
 		errs = append(errs, fmt.Errorf("--since: %s is not in the past (the backfill ends at %s)", c.Since.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339)))
 	case c.Step >= time.Second && c.End.Sub(c.Since) < c.Step:
 		errs = append(errs, fmt.Errorf("--since: %s is less than one --step (%s) before the end (%s)", c.Since.UTC().Format(time.RFC3339), c.Step, c.End.UTC().Format(time.RFC3339)))
+	}
+	if c.Step >= time.Second && c.Since.Before(c.End) {
+		if n := c.End.Sub(c.Since) / c.Step; n > MaxSteps {
+			errs = append(errs, fmt.Errorf("--step: %s from --since is %d samples per series, more than %d: choose a longer step", c.Step, n+1, MaxSteps))
+		}
 	}
 	seen := map[string]bool{}
 	for _, l := range c.Labels {

@@ -105,6 +105,9 @@ func TestBadInputStopsNamingTheProblem(t *testing.T) {
 		"--since: 2026-03-02T12:00:00Z is not in the past":               func(c *Config) { c.Since = end.Add(24 * time.Hour) },
 		"--since: 2026-03-01T11:30:00Z is less than one --step (1h0m0s)": func(c *Config) { c.Since = end.Add(-30 * time.Minute) },
 		"--step: must be a whole number of seconds":                      func(c *Config) { c.Step = 1500 * time.Millisecond },
+		"--step: 1s from --since is 31536001 samples per series, more than 1000000": func(c *Config) {
+			c.Since, c.Step = end.Add(-365*24*time.Hour), time.Second
+		},
 		"--output: required":                                                          func(c *Config) { c.Output = "" },
 		"--output: " + dir + " is a directory":                                        func(c *Config) { c.Output = dir },
 		"--output: cannot write " + notDir + "/out.om: not a directory":               func(c *Config) { c.Output = filepath.Join(notDir, "out.om") },
