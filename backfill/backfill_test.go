@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -284,9 +285,16 @@ func readRecords(t testing.TB, c *connectapi.Client) records {
 // monitor's; audit entries after the newest dated at or before first, up
 // to when.
 func (r records) asOf(first, when time.Time) truth {
+	return r.asOfWith(first, when, "", "ContentHealthMonitor/")
+}
+
+// asOfWith is asOf without the sessions and visits of excluded (a user
+// GUID), and without the visits whose user agent starts with ignore ("":
+// none).
+func (r records) asOfWith(first, when time.Time, excluded, ignore string) truth {
 	tr := truth{mStarted: {}, mEnded: {}, mDuration: {}, mVisits: {}, mAudit: {}}
 	for _, s := range r.sessions {
-		if !s.Started.After(first) || s.Started.After(when) {
+		if !s.Started.After(first) || s.Started.After(when) || excluded != "" && s.UserGUID == excluded {
 			continue
 		}
 		tr[mStarted][s.ContentGUID]++
@@ -296,7 +304,7 @@ func (r records) asOf(first, when time.Time) truth {
 		}
 	}
 	for _, v := range r.visits {
-		if v.Time.After(first) && !v.Time.After(when) && !strings.HasPrefix(v.UserAgent, "ContentHealthMonitor/") {
+		if v.Time.After(first) && !v.Time.After(when) && (ignore == "" || !strings.HasPrefix(v.UserAgent, ignore)) && (excluded == "" || v.UserGUID != excluded) {
 			tr[mVisits][v.ContentGUID]++
 		}
 	}
@@ -515,5 +523,38 @@ func TestProgressIsLogged(t *testing.T) {
 	}
 	if !phases["replaying"] || !strings.Contains(strings.Join(lines, "\n"), "phase_eta=") {
 		t.Errorf("progress without the replay or an ETA:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// TestHygieneRulesApply: the exporter's rules for users and user agents
+// shape the history too: here an excluded user, and the health monitor's
+// visits counted (an empty --collector.visits.ignore-user-agent).
+func TestHygieneRulesApply(t *testing.T) {
+	clk := testutil.NewClock(end)
+	_, client := newSim(t, clk, 20*24*time.Hour, 5_000, 10_000, 1_000)
+	rec := readRecords(t, client)
+	first := end.Add(-10 * 24 * time.Hour)
+	users := map[string]int{}
+	for _, v := range rec.visits {
+		if v.UserGUID != "" && v.Time.After(first) {
+			users[v.UserGUID]++
+		}
+	}
+	busiest := ""
+	for u, n := range users {
+		if busiest == "" || n > users[busiest] || n == users[busiest] && u < busiest {
+			busiest = u
+		}
+	}
+	out := filepath.Join(t.TempDir(), "out.om")
+	if _, err := Run(context.Background(), Config{Client: client, Since: first, Now: clk.Now, Output: out,
+		Usage: usage.Config{IgnoreUserAgent: regexp.MustCompile(""), ExcludeUsers: []string{busiest}}}); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := readOpenMetrics(t, out)
+	got, want := at(t, all, end), rec.asOfWith(first, end, busiest, "")
+	compare(t, "with the rules", got, want, mStarted, mEnded, mDuration, mVisits, mAudit)
+	if plain := rec.asOf(first, end); fmt.Sprint(plain[mVisits]) == fmt.Sprint(want[mVisits]) {
+		t.Error("the rules change nothing here: the test proves nothing")
 	}
 }
