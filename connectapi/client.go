@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -145,9 +146,9 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode 
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
+	key := ""
 	if c.key != nil {
-		key, err := c.key.Key()
-		if err != nil {
+		if key, err = c.key.Key(); err != nil {
 			return fmt.Errorf("GET %s: %w", endpoint, err)
 		}
 		req.Header.Set("Authorization", "Key "+key)
@@ -157,14 +158,28 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode 
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observed(endpoint, 0, start)
-		return &TransportError{Endpoint: endpoint, Err: scrubURL(err)}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			// The caller gave up (a walk's or a scrape's deadline): that
+			// says nothing about whether Connect can be reached.
+			return fmt.Errorf("GET %s: %w", endpoint, ctxErr)
+		}
+		return &TransportError{Endpoint: endpoint, Err: redactErr(scrubURL(err), key)}
 	}
 	defer resp.Body.Close()
 	defer func() { c.observed(endpoint, resp.StatusCode, start) }()
 
 	body := &cappedReader{r: resp.Body, left: c.maxBody}
+	// Go's client drops the Authorization header when a redirect leads to
+	// another host: whatever that host answers says nothing about the key.
+	var from, to string
+	if key != "" && resp.Request != nil && resp.Request.Header.Get("Authorization") == "" {
+		from, to = u.Host, resp.Request.URL.Host
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(http.MethodGet, endpoint, resp, body)
+		e := newAPIError(http.MethodGet, endpoint, resp, body, key)
+		e.URL = withoutQuery(u)
+		e.RedirectFrom, e.RedirectTo = from, to
+		return e
 	}
 	if err := decode(body); err != nil {
 		if cb, ok := errors.AsType[*callbackError](err); ok {
@@ -176,9 +191,21 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode 
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("GET %s: reading the response: %w", endpoint, ctxErr)
 		}
-		return &DecodeError{Endpoint: endpoint, ContentType: resp.Header.Get("Content-Type"), Err: err}
+		if _, ok := errors.AsType[net.Error](err); ok {
+			// The connection failed or timed out while the body came in.
+			return &TransportError{Endpoint: endpoint, Err: redactErr(err, key)}
+		}
+		return &DecodeError{Endpoint: endpoint, ContentType: resp.Header.Get("Content-Type"), Err: redactErr(err, key),
+			RedirectFrom: from, RedirectTo: to}
 	}
 	return nil
+}
+
+// withoutQuery is u as text without its query and fragment.
+func withoutQuery(u *url.URL) string {
+	v := *u
+	v.RawQuery, v.Fragment, v.User = "", "", nil
+	return v.String()
 }
 
 func (c *Client) observed(endpoint string, status int, start time.Time) {
