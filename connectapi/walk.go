@@ -111,7 +111,13 @@ type WalkProgress struct {
 // starts again from page 1 (at most maxRewalks times), so users created or
 // deleted mid-walk are neither counted twice nor missed. Without a total
 // (missing, or 0 beside rows), pages are fetched in parallel batches until
-// an empty one.
+// an empty one, and a row that comes twice, a short page before the last or
+// rows after the empty page mean the list changed.
+//
+// What offset paging cannot show: as many rows created as deleted between
+// two page reads, so that the total holds and no row comes twice. The count
+// is still exact, but a row deleted meanwhile may stand for one created;
+// the next walk sees the list as it is.
 //
 // A failed request ends the attempt but keeps the progress: the next run
 // asks only for the pages still missing and keeps the rows already handed
@@ -143,9 +149,9 @@ type offsetWalk[T any] struct {
 	seen map[uint64]uint32
 	gen  uint32
 	seed maphash.Seed
-	// rows counts the distinct rows of this walk.
-	rows    int
-	rewalks int
+	// rows counts the distinct rows of this walk, returned all rows.
+	rows, returned int
+	rewalks        int
 }
 
 const notRead = -1
@@ -169,7 +175,7 @@ func (w *offsetWalk[T]) progress() WalkProgress {
 func (w *offsetWalk[T]) clear(keepSeen bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.started, w.total, w.size, w.pages, w.done, w.emptyAt, w.rows = time.Time{}, -1, 0, nil, 0, 0, 0
+	w.started, w.total, w.size, w.pages, w.done, w.emptyAt, w.rows, w.returned = time.Time{}, -1, 0, nil, 0, 0, 0, 0
 	if !keepSeen {
 		w.seen = nil
 	}
@@ -407,6 +413,7 @@ func (w *offsetWalk[T]) take(p int, pg *page[T]) error {
 	}
 	w.pages[p] = int32(n)
 	w.done++
+	w.returned += n
 	before := w.rows
 	fresh := pg.results[:0]
 	for i := range pg.results {
@@ -462,6 +469,11 @@ func (w *offsetWalk[T]) checkOpen() error {
 	defer w.mu.Unlock()
 	if w.emptyAt == 0 {
 		return fmt.Errorf("GET %s: no empty page within %d pages", w.endpoint, maxPages)
+	}
+	if w.returned != w.rows {
+		// Rows came twice: the list shifted under the walk (users
+		// created before a page already read), so others were missed.
+		return &changedError{fmt.Sprintf("%d rows came twice", w.returned-w.rows)}
 	}
 	for p := 1; p < len(w.pages); p++ {
 		n := int(w.pages[p])
