@@ -4,6 +4,7 @@
 package connectapi
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -606,13 +607,16 @@ func (s *scanner) timeField(field string, dst *time.Time) {
 	switch c := s.cur(); c {
 	case '"':
 		start := s.i
-		s.stringRaw()
+		raw, _ := s.stringRaw()
 		if s.err != nil {
 			return
 		}
-		if err := dst.UnmarshalJSON(s.b[start:s.i]); err != nil {
+		t, err := parseTime(raw, s.b[start:s.i])
+		if err != nil {
 			s.wrongValue(field, "%v", err)
+			return
 		}
+		*dst = t
 	case 'n':
 		s.literal("null")
 	default:
@@ -668,25 +672,47 @@ func (s *scanner) intern(b []byte) string {
 }
 
 // interner shares one string per distinct value among the records of a
-// walk, so that a GUID seen on every page is allocated once. It is bounded:
-// full, it starts again.
+// walk, so that a GUID seen on every page is allocated once. It is a
+// direct-mapped cache: a string whose slot holds another is allocated and
+// takes the slot, so memory is bounded and a lookup is one hash and one
+// comparison.
 type interner struct {
-	m map[string]string
+	slots *[internSlots]string
 }
 
-const internMax = 1 << 14
+const (
+	internSlots = 1 << 13
+	internMax   = 128 // longer strings are not kept
+)
 
 func (in *interner) get(b []byte) string {
-	if len(b) > 128 {
+	if len(b) > internMax || len(b) == 0 {
 		return string(b)
 	}
-	if v, ok := in.m[string(b)]; ok {
-		return v
+	if in.slots == nil {
+		in.slots = new([internSlots]string)
 	}
-	if in.m == nil || len(in.m) >= internMax {
-		in.m = make(map[string]string, 256)
+	slot := &in.slots[internHash(b)&(internSlots-1)]
+	if *slot == string(b) {
+		return *slot
 	}
 	v := string(b)
-	in.m[v] = v
+	*slot = v
 	return v
+}
+
+// internHash mixes the length and up to 16 bytes from each end: enough to
+// tell GUIDs, user agents and paths apart.
+func internHash(b []byte) uint64 {
+	var x, y uint64
+	if len(b) >= 8 {
+		x = binary.LittleEndian.Uint64(b)
+		y = binary.LittleEndian.Uint64(b[len(b)-8:])
+	} else {
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	h := (x^uint64(len(b)))*0x9e3779b97f4a7c15 ^ y*0xc2b2ae3d27d4eb4f
+	return h ^ h>>31
 }

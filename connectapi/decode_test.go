@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // refPage is what encoding/json decodes a page into: the reference the
@@ -243,5 +244,54 @@ func TestScannerMessages(t *testing.T) {
 	var se *syntaxError
 	if _, err := decodeFast([]byte(`{"results":[}`), readUser); !errors.As(err, &se) {
 		t.Errorf("syntax error type: %T", err)
+	}
+}
+
+// FuzzParseTime: the fast timestamp reader gives exactly what time.Time's
+// UnmarshalJSON gives (instant, offset, zone name, local or not), or fails
+// when it fails.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2019-09-09T15:24:32Z", "2025-04-30T13:01:47.40738Z", "2023-07-24T18:49:28.584906476Z",
+		"2018-09-15T18:00:00-05:00", "2026-11-23T10:00:01.1+01:00", "2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z",
+		"2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z", "2026-01-01T00:00:00.1234567891Z", "2026-01-01T00:00:00.Z",
+		"2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00-00:00", "2026-01-01T00:00:00+00:60", "0000-01-01T00:00:00Z",
+		"2026-01-01t00:00:00Z", "2026-01-01T00:00:00z", "2026-1-01T00:00:00Z", "2026-01-01T00:00:00,5Z", "2026-01-01T00:00:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		quoted := []byte(`"` + s + `"`)
+		got, err := parseTime([]byte(s), quoted)
+		var want time.Time
+		wantErr := want.UnmarshalJSON(quoted)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: fast err %v, UnmarshalJSON err %v", s, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		gn, go_ := got.Zone()
+		wn, wo := want.Zone()
+		if !got.Equal(want) || gn != wn || go_ != wo || (got.Location() == time.Local) != (want.Location() == time.Local) ||
+			got.Format(time.RFC3339Nano) != want.Format(time.RFC3339Nano) {
+			t.Fatalf("%q: fast %v (%s %d), UnmarshalJSON %v (%s %d)", s, got, gn, go_, want, wn, wo)
+		}
+	})
+}
+
+// The fast reader agrees in a zone that is not UTC as well (the local zone
+// is used for a matching offset).
+func TestParseTimeInAnotherLocalZone(t *testing.T) {
+	old := time.Local
+	defer func() { time.Local = old }()
+	time.Local = time.FixedZone("Somewhere", 5*3600+1800)
+	for _, s := range []string{"2026-11-23T10:00:01.1+05:30", "2026-11-23T10:00:01+05:30", "2026-11-23T10:00:01-05:30", "2026-11-23T10:00:01Z"} {
+		got, err := parseTime([]byte(s), []byte(`"`+s+`"`))
+		var want time.Time
+		if werr := want.UnmarshalJSON([]byte(`"` + s + `"`)); err != nil || werr != nil {
+			t.Fatal(err, werr)
+		}
+		if !got.Equal(want) || got.Location().String() != want.Location().String() || got.Format(time.RFC3339Nano) != want.Format(time.RFC3339Nano) {
+			t.Errorf("%s: %v (%v) vs %v (%v)", s, got, got.Location(), want, want.Location())
+		}
 	}
 }
