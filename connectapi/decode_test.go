@@ -269,11 +269,11 @@ func FuzzParseTime(f *testing.F) {
 		if err != nil {
 			return
 		}
-		gn, go_ := got.Zone()
+		gn, gOff := got.Zone()
 		wn, wo := want.Zone()
-		if !got.Equal(want) || gn != wn || go_ != wo || (got.Location() == time.Local) != (want.Location() == time.Local) ||
+		if !got.Equal(want) || gn != wn || gOff != wo || (got.Location() == time.Local) != (want.Location() == time.Local) ||
 			got.Format(time.RFC3339Nano) != want.Format(time.RFC3339Nano) {
-			t.Fatalf("%q: fast %v (%s %d), UnmarshalJSON %v (%s %d)", s, got, gn, go_, want, wn, wo)
+			t.Fatalf("%q: fast %v (%s %d), UnmarshalJSON %v (%s %d)", s, got, gn, gOff, want, wn, wo)
 		}
 	})
 }
