@@ -38,6 +38,8 @@ type scanner struct {
 	// strs interns short strings that repeat across records (GUIDs, user
 	// agents, paths); nil means every string is allocated.
 	strs *interner
+	// secret is the API key, never to be quoted in an error's snippet.
+	secret string
 }
 
 // syntaxError is a malformed document: where, and a printable snippet of
@@ -66,9 +68,13 @@ func (e *valueError) Error() string { return fmt.Sprintf("%s: %s", e.field, e.ms
 func (s *scanner) syntax(format string, args ...any) {
 	if s.err == nil {
 		at := min(s.i, len(s.b))
-		lo := max(at-20, 0)
-		hi := min(at+20, len(s.b))
-		s.err = &syntaxError{msg: fmt.Sprintf(format, args...), offset: at, near: printable(s.b[lo:hi], 60)}
+		// A snippet around the error, widened by the key's length so that
+		// a key cut at the window's edge is still whole when redacted.
+		w := 20 + len(s.secret)
+		lo := max(at-w, 0)
+		hi := min(at+w, len(s.b))
+		near := redacted(string(s.b[lo:hi]), s.secret)
+		s.err = &syntaxError{msg: fmt.Sprintf(format, args...), offset: at, near: printable([]byte(near), 60+2*len(s.secret))}
 	}
 	s.i = len(s.b)
 }
@@ -576,7 +582,7 @@ func (s *scanner) intField(field string, dst *int) {
 		s.literal("null")
 	case c == '"':
 		raw, _ := s.stringRaw()
-		s.wrongValue(field, "want a number, got a string (%.40q)", raw)
+		s.wrongValue(field, "want a number, got a string (%.40q)", redacted(string(raw), s.secret))
 	default:
 		s.mismatch(field, "a number", c)
 	}

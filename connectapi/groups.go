@@ -43,7 +43,7 @@ func (c *Client) CountGroups(ctx context.Context, settings *ServerSettings) (int
 		return 0, err
 	}
 	defer f.release()
-	s := &scanner{b: f.body()}
+	s := &scanner{b: f.body(), secret: f.x.key}
 	var p page[Group]
 	readPage(s, &p, readGroup, nil)
 	if s.err != nil {

@@ -54,6 +54,7 @@ func eachCursorPage[T any](ctx context.Context, c *Client, endpoint string, q ur
 		}
 		var early *string
 		s.reset(f.body())
+		s.secret = f.x.key
 		readPage(s, &pg, rec, func(next *string) {
 			if accepted && next != nil && *next != "" && *next != cursor {
 				v := *next

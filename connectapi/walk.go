@@ -215,6 +215,9 @@ func (w *offsetWalk[T]) attempt(ctx context.Context) error {
 		}
 		pg := &page[T]{}
 		if err := w.fetch(ctx, 1, pg); err != nil {
+			if ctx.Err() != nil {
+				return w.stopped(ctx, err) // out of time before page 1
+			}
 			return err
 		}
 		if err := w.first(pg); err != nil {
@@ -378,7 +381,7 @@ func (w *offsetWalk[T]) fetch(ctx context.Context, p int, pg *page[T]) error {
 		return err
 	}
 	defer f.release()
-	s := &scanner{b: f.body()}
+	s := &scanner{b: f.body(), secret: f.x.key}
 	readPage(s, pg, w.rec, nil)
 	if s.err != nil {
 		return f.x.decodeError(s.err)

@@ -443,3 +443,15 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// Out of time before page 1 answered is a walk timeout too.
+func TestUserWalkTimeoutOnPageOne(t *testing.T) {
+	sim := walkSim(t, 100)
+	sim.SetLatency(connecttest.Latency{PerRequest: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := NewUserWalk(walkClient(t, sim, 4), tallyFold()).Run(ctx)
+	if !IsWalkTimeout(err) || IsUnreachable(err) || !strings.Contains(err.Error(), "timed out after 0 pages of ?") {
+		t.Fatalf("%v", err)
+	}
+}
