@@ -35,26 +35,22 @@ import (
 // Reported per sub-benchmark: min, median and max seconds per fetch, the
 // ratio of the median to serial-download's, and the peak heap above the
 // heap before (the simulator's own data excluded). BENCH_LATENCY overrides
-// the 50 ms (e.g. 160ms); with SIMSERVER_URL and SIMSERVER_KEY_FILE the
+// the 50 ms (e.g. 160ms), BENCH_LATENCY_PER_ROW adds a delay per row
+// returned (e.g. 80us: 40 ms more for a page of 500 users, 0.8 s for the
+// content list); with SIMSERVER_URL and SIMSERVER_KEY_FILE the
 // benchmark reads a scripts/simserver in its own process instead (start
 // it with --latency-per-request), so that the process's peak RSS
 // (peak-rss-MiB) is the client's alone.
 //
 //	go test -run '^$' -bench ColdFetchLatency -benchtime 3x -timeout 30m ./connectapi/
 func BenchmarkColdFetchLatency(b *testing.B) {
-	latency := 50 * time.Millisecond
-	if v := os.Getenv("BENCH_LATENCY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		latency = d
-	}
+	latency := connecttest.Latency{PerRequest: envDuration(b, "BENCH_LATENCY", 50*time.Millisecond),
+		PerRow: envDuration(b, "BENCH_LATENCY_PER_ROW", 0)}
 	url, key := remoteSim(b)
 	if url == "" {
 		sim := testutil.Start(b, connecttest.New(connecttest.Config{Seed: 100, Users: 100_000, Content: 10_000, Groups: 500,
 			APIKey: benchKey, Version: "2026.03.0", Now: func() time.Time { return benchNow },
-			Latency: connecttest.Latency{PerRequest: latency}}))
+			Latency: latency}))
 		url, key = sim.URL(), benchKey
 	}
 	var serial time.Duration
@@ -72,6 +68,18 @@ func BenchmarkColdFetchLatency(b *testing.B) {
 			timed(b, func() { coldFetch(b, c) }, serial)
 		})
 	}
+}
+
+func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return d
 }
 
 // remoteSim returns the address and key of a simulator in another process,

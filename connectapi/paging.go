@@ -18,17 +18,55 @@ import (
 // which drops the filters. A next cursor comes back even on a short page, so
 // it stops on an empty page or a missing cursor.
 //
-// Fetching overlaps with reading: once the caller has accepted a page, the
-// request for the next one is sent as soon as its cursor is known (before
-// the results are read when "paging" comes first in the body, as Connect
-// sends it), and it is in flight while the caller applies the page. The
-// first page is never fetched ahead, so a caller that stops after one page
-// (the audit log in steady state) costs one request, as before. At most two
-// bodies are held at once.
+// Three things overlap: the request for the next page (sent as soon as its
+// cursor is known, before the results are read when "paging" comes first
+// in the body, as Connect sends it), the reading of a page, and the
+// caller's fn on the page before. The first page is never fetched ahead:
+// the next request goes out only once fn has accepted page 1, so a caller
+// that stops after one page (the audit log in steady state) costs one
+// request, as before. At most two bodies and two decoded pages are held.
 //
-// fn must not keep the slice or the pointers in its elements: both are
-// reused for the next page.
+// fn is called from the caller's goroutine, one page at a time, in order.
+// It must not keep the slice or the pointers in its elements: both are
+// reused two pages later.
 func eachCursorPage[T any](ctx context.Context, c *Client, endpoint string, q url.Values, rec recordReader[T], fn func([]T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan *page[T])    // decoded pages, one at a time
+	accepted := make(chan struct{}) // closed once fn accepted page 1
+	var readErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(pages)
+		readErr = readCursorPages(ctx, c, endpoint, q, rec, pages, accepted)
+	}()
+	first := true
+	for pg := range pages {
+		err := fn(pg.results)
+		if err != nil {
+			cancel()
+			for range pages { // let the reader finish
+			}
+			<-done
+			if errors.Is(err, ErrStopPaging) {
+				return nil
+			}
+			return err
+		}
+		if first {
+			first = false
+			close(accepted)
+		}
+	}
+	<-done
+	return readErr
+}
+
+// readCursorPages fetches and reads the pages of eachCursorPage and hands
+// each non-empty one to pages; it returns when the walk ends.
+func readCursorPages[T any](ctx context.Context, c *Client, endpoint string, q url.Values, rec recordReader[T],
+	pages chan<- *page[T], accepted <-chan struct{}) error {
 	base := url.Values{}
 	maps.Copy(base, q)
 	base.Set("limit", strconv.Itoa(PageSize))
@@ -44,19 +82,19 @@ func eachCursorPage[T any](ctx context.Context, c *Client, endpoint string, q ur
 	var ahead *prefetch
 	defer func() { ahead.cancel() }()
 	s := &scanner{strs: &interner{}}
-	var pg page[T]
+	var bufs [2]page[T] // the page being read, and the one fn may hold
 	cursor := ""
-	accepted := false
 	f, err := c.fetchBody(ctx, endpoint, query(cursor))
-	for range maxPages {
+	for n := 0; n < maxPages; n++ {
 		if err != nil {
 			return err
 		}
+		pg := &bufs[n%2]
 		var early *string
 		s.reset(f.body())
 		s.secret = f.x.key
-		readPage(s, &pg, rec, func(next *string) {
-			if accepted && next != nil && *next != "" && *next != cursor {
+		readPage(s, pg, rec, func(next *string) {
+			if n > 0 && next != nil && *next != "" && *next != cursor {
 				v := *next
 				early = &v
 				ahead = c.prefetch(ctx, endpoint, query(v))
@@ -75,13 +113,18 @@ func eachCursorPage[T any](ctx context.Context, c *Client, endpoint string, q ur
 			ahead.cancel()
 			ahead = nil
 		}
-		if err := fn(pg.results); err != nil {
-			if errors.Is(err, ErrStopPaging) {
-				return nil
-			}
-			return err
+		select {
+		case pages <- pg:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		accepted = true
+		if n == 0 {
+			select {
+			case <-accepted:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		if next == nil || *next == "" {
 			return nil
 		}
