@@ -85,7 +85,7 @@ func readCursorPages[T any](ctx context.Context, c *Client, endpoint string, q u
 	var bufs [2]page[T] // the page being read, and the one fn may hold
 	cursor := ""
 	f, err := c.fetchBody(ctx, endpoint, query(cursor))
-	for n := 0; n < maxPages; n++ {
+	for n := range maxPages {
 		if err != nil {
 			return err
 		}
