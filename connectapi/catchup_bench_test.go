@@ -81,13 +81,13 @@ func BenchmarkCatchUp(b *testing.B) {
 			func(fn func(int)) error {
 				return c.EachShinySessionPage(ctx, UsageQuery{}, func(p []ShinySession) error { fn(len(p)); return nil })
 			},
-			func(body []byte) (int, error) { return scanBody(body, readShinySession) },
+			func(body []byte) (int, error) { return scanBody(body, &shinyPage, readShinySession) },
 			func(body []byte) (int, error) { return stdBody[ShinySession](body) }},
 		{"visits", "/v1/instrumentation/content/visits",
 			func(fn func(int)) error {
 				return c.EachVisitPage(ctx, UsageQuery{}, func(p []Visit) error { fn(len(p)); return nil })
 			},
-			func(body []byte) (int, error) { return scanBody(body, readVisit) },
+			func(body []byte) (int, error) { return scanBody(body, &visitPage, readVisit) },
 			func(body []byte) (int, error) { return stdBody[Visit](body) }},
 	}
 	for _, st := range streams {
@@ -162,14 +162,17 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchStrings is the interner the in-memory reader shares between pages,
-// as a walk does.
-var benchStrings = &interner{}
+// The in-memory reader shares its interner and reuses its page from one
+// body to the next, as a walk does.
+var (
+	benchStrings = &interner{}
+	shinyPage    page[ShinySession]
+	visitPage    page[Visit]
+)
 
-func scanBody[T any](body []byte, rec recordReader[T]) (int, error) {
+func scanBody[T any](body []byte, p *page[T], rec recordReader[T]) (int, error) {
 	s := &scanner{b: body, strs: benchStrings}
-	var p page[T]
-	readPage(s, &p, rec, nil)
+	readPage(s, p, rec, nil)
 	return len(p.results), s.err
 }
 
