@@ -221,8 +221,12 @@ func TestOffsetPagingRejectsAWrongTotalAndDetectsIgnoredPageNumber(t *testing.T)
 	n := 0
 	err := c.EachUserPage(context.Background(), func(u []User) error { n += len(u); return nil })
 	var ie *InconsistentWalkError
-	if !errors.As(err, &ie) || ie.Walks != maxRewalks+1 || !strings.Contains(err.Error(), "1 distinct rows for a total of 67") {
+	if !errors.As(err, &ie) || ie.Walks != maxRewalks+1 || !strings.Contains(err.Error(), "before the end of a total of 67 rows") {
 		t.Fatalf("got %d users, err %v", n, err)
+	}
+	// Each walk stops at the first empty page instead of asking for all 67.
+	if got := len(f.requests()); got > (maxRewalks+1)*(2+DefaultWalkParallelism) {
+		t.Errorf("%d requests for %d walks", got, maxRewalks+1)
 	}
 	// A server that ignores page_number repeats page 1: that must fail, not loop or double count.
 	f.handle("/__api__/v1/users", func(w http.ResponseWriter, _ *http.Request) { serveFile(t, w, "users_page1.json") })

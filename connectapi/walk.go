@@ -183,7 +183,7 @@ func (w *offsetWalk[T]) clear(keepSeen bool) {
 
 // run reads the walk to its end, starting again when the list changed.
 func (w *offsetWalk[T]) run(ctx context.Context) error {
-	w.rewalks = 0
+	w.setRewalks(0)
 	for {
 		err := w.attempt(ctx)
 		var ch *changedError
@@ -197,7 +197,7 @@ func (w *offsetWalk[T]) run(ctx context.Context) error {
 			w.clear(false)
 			return &InconsistentWalkError{Endpoint: w.endpoint, Walks: w.rewalks + 1, Reason: ch.reason}
 		}
-		w.rewalks++
+		w.setRewalks(w.rewalks + 1)
 		w.clear(w.restart == nil)
 		if w.restart != nil {
 			w.restart()
@@ -205,14 +205,22 @@ func (w *offsetWalk[T]) run(ctx context.Context) error {
 	}
 }
 
+func (w *offsetWalk[T]) setRewalks(n int) {
+	w.mu.Lock()
+	w.rewalks = n
+	w.mu.Unlock()
+}
+
 // attempt reads the pages still missing.
 func (w *offsetWalk[T]) attempt(ctx context.Context) error {
 	if w.pages == nil {
+		w.mu.Lock()
 		w.started = time.Now()
 		w.gen++
 		if w.seen == nil {
 			w.seen = map[uint64]uint32{}
 		}
+		w.mu.Unlock()
 		pg := &page[T]{}
 		if err := w.fetch(ctx, 1, pg); err != nil {
 			if ctx.Err() != nil {
@@ -252,37 +260,38 @@ func (w *offsetWalk[T]) stopped(ctx context.Context, err error) error {
 // first takes page 1 and plans the walk.
 func (w *offsetWalk[T]) first(pg *page[T]) error {
 	n := len(pg.results)
+	total, size := -1, n // no usable total: walk until an empty page
+	var pages []int32
 	switch {
 	case pg.total != nil && *pg.total > 0:
-		w.total = *pg.total
-		w.size = PageSize
-		if n > 0 && n < PageSize && w.total > n {
-			w.size = n // the server pages by fewer rows than asked
+		total, size = *pg.total, PageSize
+		if n > 0 && n < PageSize && total > n {
+			size = n // the server pages by fewer rows than asked
 		}
-		pages := (w.total + w.size - 1) / w.size
-		if w.total%w.size == 0 {
-			pages++ // the page past the end must be empty
+		if total/size >= maxPages {
+			return fmt.Errorf("GET %s: a total of %d rows would take more than %d pages", w.endpoint, total, maxPages)
 		}
-		if pages > maxPages {
-			return fmt.Errorf("GET %s: a total of %d rows would take more than %d pages", w.endpoint, w.total, maxPages)
+		count := (total + size - 1) / size
+		if total%size == 0 {
+			count++ // the page past the end must be empty
 		}
-		w.pages = make([]int32, pages+1)
+		pages = make([]int32, count+1)
 	case n == 0:
 		// An empty list (total 0 or missing): done.
-		w.total, w.size = 0, PageSize
-		w.pages = []int32{0, 0}
-		w.done = 1
+		w.mu.Lock()
+		w.total, w.size, w.pages, w.done = 0, PageSize, []int32{0, 0}, 1
+		w.mu.Unlock()
 		return nil
 	default:
-		// No usable total: walk until an empty page.
-		w.total = -1
-		w.size = n
-		w.pages = make([]int32, 2)
+		pages = make([]int32, 2)
 	}
-	for i := range w.pages {
-		w.pages[i] = notRead
+	for i := range pages {
+		pages[i] = notRead
 	}
-	w.pages[0] = 0
+	pages[0] = 0
+	w.mu.Lock()
+	w.total, w.size, w.pages = total, size, pages
+	w.mu.Unlock()
 	return w.take(1, pg)
 }
 
@@ -404,6 +413,12 @@ func (w *offsetWalk[T]) take(p int, pg *page[T]) error {
 				was = strconv.Itoa(*pg.total)
 			}
 			return &changedError{fmt.Sprintf("total changed from %d to %s", w.total, was)}
+		}
+		past := w.total%w.size == 0 && p == len(w.pages)-1 // the page past the end
+		if n == 0 && !past {
+			// Fewer rows than the total says: stop at once rather than
+			// ask for every page a wrong total promises.
+			return &changedError{fmt.Sprintf("page %d is empty, before the end of a total of %d rows", p, w.total)}
 		}
 	} else if n == 0 && (w.emptyAt == 0 || p < w.emptyAt) {
 		w.emptyAt = p

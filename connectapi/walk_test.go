@@ -262,6 +262,22 @@ func TestUserWalkCompletesAcrossBoundedRuns(t *testing.T) {
 	sim := walkSim(t, 9_900) // 20 pages, the last not full
 	sim.SetLatency(connecttest.Latency{PerRequest: 160 * time.Millisecond})
 	w := NewUserWalk(walkClient(t, sim, 2), tallyFold())
+	// Progress may be read at any time (for logs and metrics) while a walk
+	// runs; the race detector checks it.
+	stop := make(chan struct{})
+	watched := make(chan int)
+	go func() {
+		most := 0
+		for {
+			select {
+			case <-stop:
+				watched <- most
+				return
+			case <-time.After(20 * time.Millisecond):
+				most = max(most, w.Progress().PagesDone)
+			}
+		}
+	}()
 	var got *tally
 	var err error
 	runs, timeouts := 0, 0
@@ -282,6 +298,10 @@ func TestUserWalkCompletesAcrossBoundedRuns(t *testing.T) {
 			t.Fatalf("run %d: message %q", runs, msg)
 		}
 		timeouts++
+	}
+	close(stop)
+	if most := <-watched; most == 0 || most > 20 {
+		t.Errorf("progress watched mid-walk: at most %d pages done", most)
 	}
 	if err != nil {
 		t.Fatalf("no complete walk in %d runs: %v", runs, err)
@@ -453,5 +473,20 @@ func TestUserWalkTimeoutOnPageOne(t *testing.T) {
 	_, err := NewUserWalk(walkClient(t, sim, 4), tallyFold()).Run(ctx)
 	if !IsWalkTimeout(err) || IsUnreachable(err) || !strings.Contains(err.Error(), "timed out after 0 pages of ?") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// A hostile total (too many pages to walk, or the largest integer) is an
+// error, not a panic or an endless walk.
+func TestHugeTotal(t *testing.T) {
+	for _, total := range []string{"9223372036854775807", "500000001", "1000000000000"} {
+		f, srv := newFakeConnect(t)
+		f.handle("/__api__/v1/users", func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"results":[{"guid":"a"}],"current_page":1,"total":` + total + `}`))
+		})
+		err := newTestClient(t, srv.URL).EachUserPage(context.Background(), func([]User) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "would take more than") {
+			t.Errorf("total %s: %v", total, err)
+		}
 	}
 }
