@@ -94,15 +94,17 @@ func (s *Source) Users(ctx context.Context) (*UserSummary, error) {
 func (s *Source) summariseUsers(ctx context.Context, activityDays int) (*UserSummary, error) {
 	uw := usersWalkerOf(s)
 	uw.mu.Lock()
-	defer uw.mu.Unlock()
 	if uw.walk == nil || uw.days != activityDays || uw.client != s.Client {
+		// A new licence window changes what a user counts as: start over.
 		uw.days, uw.client = activityDays, s.Client
 		uw.walk = connectapi.NewUserWalk(s.Client, connectapi.UserFold[*UserSummary]{
 			Start: func() *UserSummary { return s.newUserSummary(activityDays) },
 			Add:   s.addUser,
 		})
 	}
-	sum, err := uw.walk.Run(ctx)
+	walk := uw.walk
+	uw.mu.Unlock()
+	sum, err := walk.Run(ctx) // runs are serialised by the walk
 	if err != nil {
 		return nil, err
 	}

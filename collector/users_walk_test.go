@@ -88,6 +88,27 @@ func TestUsersSummaryCompletesBeyondTheFetchBound(t *testing.T) {
 		Version: "2026.03.0", Now: func() time.Time { return testNow }, Latency: connecttest.Latency{PerRequest: 160 * time.Millisecond}}))
 	src := walkSource(t, sim, 600*time.Millisecond)
 	ctx := context.Background()
+	// The progress can be read while the walk runs, without waiting for it.
+	stop := make(chan struct{})
+	seen := make(chan int)
+	go func() {
+		most := 0
+		for {
+			select {
+			case <-stop:
+				seen <- most
+				return
+			case <-time.After(50 * time.Millisecond):
+				most = max(most, src.UsersWalkProgress().PagesDone)
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		if most := <-seen; most == 0 {
+			t.Error("UsersWalkProgress never showed a page done while the walk ran")
+		}
+	}()
 	var sum *UserSummary
 	var err error
 	refreshes := 0
