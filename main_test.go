@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -326,5 +327,38 @@ func TestDemoSaysWhereToLookNext(t *testing.T) {
 	log := stderr.String()
 	if !strings.Contains(log, "metrics=http://127.0.0.1:") || !strings.Contains(log, "/metrics") || !strings.Contains(log, "examples/local/") {
 		t.Errorf("the demo did not say where to look:\n%s", log)
+	}
+}
+
+// TestSIGHUPWithoutAConfigFileIsLoggedNotFatal: systemctl reload sends
+// SIGHUP; without --config.file it must not end the process.
+func TestSIGHUPWithoutAConfigFileIsLoggedNotFatal(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr testutil.LockedBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + freeLoopbackPort(t)}, io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "Demo ready") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(stderr.String(), "Reload requested") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case code := <-exited:
+		t.Fatalf("the exporter ended on SIGHUP (exit %d)", code)
+	default:
+	}
+	cancel()
+	if code := <-exited; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(stderr.String(), "only --config.file can be reloaded") {
+		t.Errorf("SIGHUP not logged:\n%s", stderr.String())
 	}
 }

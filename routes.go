@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -127,6 +130,9 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 		static = append(static, rt.single.Files()...)
 	}
 
+	if rt.fleet == nil {
+		go ignoreSIGHUP(ctx, logger)
+	}
 	var metrics http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scrapes.Serve(w, r, connect, static...)
 	})
@@ -146,6 +152,22 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 		rt.mux.Handle("/", landing)
 	}
 	return rt, nil
+}
+
+// ignoreSIGHUP keeps `systemctl reload` (SIGHUP) from ending an exporter
+// that has no configuration file to reload.
+func ignoreSIGHUP(ctx context.Context, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			logger.Info("Reload requested (SIGHUP); only --config.file can be reloaded, so nothing changes")
+		}
+	}
 }
 
 // serveReady answers 200 once the first read of every source (Connect,

@@ -59,6 +59,9 @@ func (a *alarm) scrape(logger *slog.Logger, failures []namedErr) {
 		}
 		f := first[key]
 		switch {
+		case strings.HasPrefix(key, "walk/"):
+			logger.Warn("A walk of Connect did not finish within --connect.walk-timeout; the next refresh continues with the pages still missing",
+				"collector", f.name, "err", f.err)
 		case strings.HasPrefix(key, "pending/"):
 			logger.Info("Still fetching from Connect; the collector reports failure until the first fetch completes",
 				"collector", f.name, "err", f.err)
@@ -88,6 +91,10 @@ func classify(name string, err error) (key, fingerprint string) {
 		return "auth", fmt.Sprintf("%d/%d", ae.StatusCode, ae.Code)
 	case connectapi.IsUnreachable(err):
 		return "unreachable", "unreachable"
+	}
+	if connectapi.IsWalkTimeout(err) {
+		// Its text changes as pages complete: one key for as long as it lasts.
+		return "walk/" + name, "walk-timeout"
 	}
 	if _, ok := errors.AsType[*connectapi.PendingError](err); ok {
 		return "pending/" + name, "pending"

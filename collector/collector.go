@@ -130,6 +130,9 @@ var (
 // answeredBadly reports errors that mean Connect did not answer this
 // scrape with valid credentials, as opposed to one endpoint failing.
 func answeredBadly(err error) bool {
+	if connectapi.IsWalkTimeout(err) {
+		return false // Connect answered every page asked; there were many
+	}
 	return connectapi.IsUnreachable(err) || connectapi.IsAuthError(err) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }

@@ -628,3 +628,24 @@ func TestKeptOutputFollowsTheData(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestWalkTimeoutsAreOneAlarmNotConnectDown(t *testing.T) {
+	logs := &testutil.LockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a := newAlarm()
+	for done := range 5 { // the message changes as pages complete
+		err := &connectapi.IncompleteWalkError{Endpoint: "/v1/users", PagesDone: done * 10, Pages: 200, Err: context.DeadlineExceeded}
+		if !connectapi.IsWalkTimeout(err) || answeredBadly(err) {
+			t.Fatalf("a walk timeout must not mean Connect is down: %v", err)
+		}
+		a.scrape(logger, []namedErr{{"users", err}})
+	}
+	out := logs.String()
+	if strings.Count(out, "did not finish within --connect.walk-timeout") != 1 || strings.Contains(out, "Cannot reach Connect") {
+		t.Errorf("walk timeouts logged as:\n%s", out)
+	}
+	a.scrape(logger, nil)
+	if !strings.Contains(logs.String(), "Recovered") {
+		t.Error("the end of the walk timeouts was not logged")
+	}
+}

@@ -32,7 +32,8 @@ type Source struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 
-	licence licenceProblems
+	licence   licenceProblems
+	usersWalk usersWalker // the users walk, resumed across refreshes
 }
 
 func (s *Source) now() time.Time {

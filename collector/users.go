@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,7 +51,12 @@ type UserSummary struct {
 	// NamedKeys holds the identity of each named user when the source was
 	// asked to keep them (to count distinct users across servers).
 	NamedKeys map[string]struct{}
-	Fetched   time.Time
+	// Fetched is when the walk that made the summary started: activity
+	// windows are counted back from it.
+	Fetched time.Time
+
+	namedSince time.Time
+	keyed      bool
 }
 
 // RoleLocked keys accounts by role and lock state.
@@ -75,54 +81,104 @@ func (s *Source) Users(ctx context.Context) (*UserSummary, error) {
 	})
 }
 
+// summariseUsers walks the users table into a summary. The walk is
+// resumable: when it fails or its context ends part-way, the pages read,
+// the users seen and the partial summary are kept (per Source), and the
+// next call (the next cache refresh) continues with the pages still
+// missing, so a walk slower than any single refresh bound still completes.
+// Users are folded once each, by GUID, and a table that changed during the
+// walk is walked again: the summary never counts a user twice or misses
+// one.
 func (s *Source) summariseUsers(ctx context.Context, activityDays int) (*UserSummary, error) {
-	now := s.now()
-	sum := &UserSummary{Accounts: map[RoleLocked]int{}, Active: map[string]map[string]int{}, Fetched: now}
-	for _, w := range s.ActiveWindows {
-		sum.Active[w.Label] = map[string]int{}
+	uw := &s.usersWalk
+	uw.mu.Lock()
+	if uw.walk == nil || uw.days != activityDays || uw.client != s.Client {
+		// A new licence window changes what a user counts as: start over.
+		uw.days, uw.client = activityDays, s.Client
+		uw.walk = connectapi.NewUserWalk(s.Client, connectapi.UserFold[*UserSummary]{
+			Start: func() *UserSummary { return s.newUserSummary(activityDays) },
+			Add:   s.addUser,
+		})
 	}
-	if s.NamedKey != nil {
-		sum.NamedKeys = map[string]struct{}{}
-	}
-	namedSince := now.Add(-time.Duration(activityDays) * 24 * time.Hour)
-	seen := 0
-	err := s.Client.EachUserPage(ctx, func(page []connectapi.User) error {
-		for i := range page {
-			u := &page[i]
-			role := u.Role
-			if role == "" {
-				role = "unknown"
-			}
-			sum.Accounts[RoleLocked{role, u.Locked}]++
-			seen++
-			if u.Locked || u.ActiveTime == nil {
-				continue
-			}
-			for _, w := range s.ActiveWindows {
-				if u.ActiveTime.After(now.Add(-w.Duration)) {
-					sum.Active[w.Label][role]++
-				}
-			}
-			if u.ActiveTime.After(namedSince) {
-				sum.Named++
-				if s.NamedKey != nil {
-					if k := s.NamedKey(u); k != "" {
-						sum.NamedKeys[k] = struct{}{}
-					}
-				}
-			}
-		}
-		return nil
-	})
+	walk := uw.walk
+	uw.mu.Unlock()
+	sum, err := walk.Run(ctx) // runs are serialised by the walk
 	if err != nil {
 		return nil, err
 	}
-	if seen == 0 {
+	if accounts(sum) == 0 {
 		// Connect always has at least the administrator who made the key;
 		// an empty table means a key that sees nothing, not a real count.
 		return nil, errors.New("GET /v1/users returned no users; the API key may not be an administrator's")
 	}
 	return sum, nil
+}
+
+// UsersWalkProgress reports how far the users walk in progress has come
+// (zero when none is in progress), for logs and metrics.
+func (s *Source) UsersWalkProgress() connectapi.WalkProgress {
+	uw := &s.usersWalk
+	uw.mu.Lock()
+	w := uw.walk
+	uw.mu.Unlock()
+	if w == nil {
+		return connectapi.WalkProgress{}
+	}
+	return w.Progress()
+}
+
+func (s *Source) newUserSummary(activityDays int) *UserSummary {
+	now := s.now()
+	sum := &UserSummary{Accounts: map[RoleLocked]int{}, Active: map[string]map[string]int{}, Fetched: now,
+		namedSince: now.Add(-time.Duration(activityDays) * 24 * time.Hour), keyed: s.NamedKey != nil}
+	for _, w := range s.ActiveWindows {
+		sum.Active[w.Label] = map[string]int{}
+	}
+	if sum.keyed {
+		sum.NamedKeys = map[string]struct{}{}
+	}
+	return sum
+}
+
+// addUser folds one user into the summary; the walk calls it once per user.
+func (s *Source) addUser(sum *UserSummary, u *connectapi.User) {
+	role := u.Role
+	if role == "" {
+		role = "unknown"
+	}
+	sum.Accounts[RoleLocked{role, u.Locked}]++
+	if u.Locked || u.ActiveTime == nil {
+		return
+	}
+	for _, w := range s.ActiveWindows {
+		if u.ActiveTime.After(sum.Fetched.Add(-w.Duration)) {
+			sum.Active[w.Label][role]++
+		}
+	}
+	if u.ActiveTime.After(sum.namedSince) {
+		sum.Named++
+		if sum.keyed {
+			if k := s.NamedKey(u); k != "" {
+				sum.NamedKeys[k] = struct{}{}
+			}
+		}
+	}
+}
+
+func accounts(sum *UserSummary) int {
+	n := 0
+	for _, c := range sum.Accounts {
+		n += c
+	}
+	return n
+}
+
+// usersWalker holds a Source's users walk between cache refreshes.
+type usersWalker struct {
+	mu     sync.Mutex
+	days   int
+	client *connectapi.Client
+	walk   *connectapi.UserWalk[*UserSummary]
 }
 
 // usersCollector reports accounts, active users and named users.

@@ -29,5 +29,5 @@ func (c *Client) EachAuditPage(ctx context.Context, newestFirst bool, fn func([]
 	if newestFirst {
 		q.Set("ascOrder", "false")
 	}
-	return eachCursorPage(ctx, c, "/v1/audit_logs", q, fn)
+	return eachCursorPage(ctx, c, "/v1/audit_logs", q, readAuditEntry, fn)
 }

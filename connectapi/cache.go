@@ -307,6 +307,9 @@ func (c *Cache) record(resource string, err error) {
 		delete(c.failures, resource)
 		return
 	}
+	if IsWalkTimeout(err) {
+		return // the walk keeps its pages: the next attempt continues, no need to rest
+	}
 	f := c.failures[resource]
 	f.count++
 	f.lastErr = err

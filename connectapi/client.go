@@ -18,9 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -118,15 +120,31 @@ func ParseServerURL(raw string) (*url.URL, error) {
 
 // getJSON fetches an API path and decodes the JSON body into out.
 func (c *Client) getJSON(ctx context.Context, endpoint string, q url.Values, out any) error {
-	return c.get(ctx, endpoint, q, func(body io.Reader) error {
+	return c.get(ctx, endpoint, q, func(body io.Reader, _ *exchange) error {
 		return json.NewDecoder(body).Decode(out)
 	})
 }
 
+// exchange is what a decoder needs to know of the request it reads.
+type exchange struct {
+	endpoint, contentType string
+	// key is the API key sent, redacted from anything an error keeps.
+	key string
+	// from and to are the hosts of a redirect that dropped the key.
+	from, to string
+}
+
+// decodeError reports a body that is not what was expected.
+func (x *exchange) decodeError(err error) error {
+	return &DecodeError{Endpoint: x.endpoint, ContentType: x.contentType, Err: redactErr(err, x.key),
+		RedirectFrom: x.from, RedirectTo: x.to}
+}
+
 // get issues GET /__api__<endpoint>?q and hands a successful body to decode.
 // endpoint is a route template such as "/v1/users"; it names the request in
-// errors and observations.
-func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode func(io.Reader) error) (err error) {
+// errors and observations. The request holds a slot of the concurrency
+// limit until decode returns.
+func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode func(io.Reader, *exchange) error) (err error) {
 	if c.limiter != nil {
 		select {
 		case c.limiter <- struct{}{}:
@@ -145,9 +163,9 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode 
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
+	key := ""
 	if c.key != nil {
-		key, err := c.key.Key()
-		if err != nil {
+		if key, err = c.key.Key(); err != nil {
 			return fmt.Errorf("GET %s: %w", endpoint, err)
 		}
 		req.Header.Set("Authorization", "Key "+key)
@@ -157,18 +175,36 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode 
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observed(endpoint, 0, start)
-		return &TransportError{Endpoint: endpoint, Err: scrubURL(err)}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			// The caller gave up (a walk's or a scrape's deadline): that
+			// says nothing about whether Connect can be reached.
+			return fmt.Errorf("GET %s: %w", endpoint, ctxErr)
+		}
+		return &TransportError{Endpoint: endpoint, Err: redactErr(scrubURL(err), key)}
 	}
 	defer resp.Body.Close()
 	defer func() { c.observed(endpoint, resp.StatusCode, start) }()
 
 	body := &cappedReader{r: resp.Body, left: c.maxBody}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(http.MethodGet, endpoint, resp, body)
+	// Go's client drops the Authorization header when a redirect leads to
+	// another host: whatever that host answers says nothing about the key.
+	var from, to string
+	if key != "" && resp.Request != nil && resp.Request.Header.Get("Authorization") == "" {
+		from, to = u.Host, resp.Request.URL.Host
 	}
-	if err := decode(body); err != nil {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := newAPIError(http.MethodGet, endpoint, resp, body, key)
+		e.URL = withoutQuery(u)
+		e.RedirectFrom, e.RedirectTo = from, to
+		return e
+	}
+	x := &exchange{endpoint: endpoint, contentType: resp.Header.Get("Content-Type"), key: key, from: from, to: to}
+	if err := decode(body, x); err != nil {
 		if cb, ok := errors.AsType[*callbackError](err); ok {
 			return cb.err
+		}
+		if _, ok := errors.AsType[*DecodeError](err); ok {
+			return err
 		}
 		if errors.Is(err, ErrBodyTooLarge) {
 			return fmt.Errorf("GET %s: %w (limit %d bytes)", endpoint, ErrBodyTooLarge, c.maxBody)
@@ -176,9 +212,92 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, decode 
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("GET %s: reading the response: %w", endpoint, ctxErr)
 		}
-		return &DecodeError{Endpoint: endpoint, ContentType: resp.Header.Get("Content-Type"), Err: err}
+		if _, ok := errors.AsType[net.Error](err); ok {
+			// The connection failed or timed out while the body came in.
+			return &TransportError{Endpoint: endpoint, Err: redactErr(err, key)}
+		}
+		return x.decodeError(err)
 	}
 	return nil
+}
+
+// fetchBody reads the whole answer to GET endpoint?q into memory (a buffer
+// from a pool: give it back with release). The concurrency slot is free
+// again when it returns, so that decoding does not hold it.
+func (c *Client) fetchBody(ctx context.Context, endpoint string, q url.Values) (*fetched, error) {
+	f := &fetched{}
+	err := c.get(ctx, endpoint, q, func(body io.Reader, x *exchange) error {
+		f.x = *x
+		f.buf = getBuffer()
+		var err error
+		*f.buf, err = readAll(body, (*f.buf)[:0])
+		return err
+	})
+	if err != nil {
+		f.release()
+		return nil, err
+	}
+	return f, nil
+}
+
+// fetched is one answer's body.
+type fetched struct {
+	x   exchange
+	buf *[]byte
+}
+
+func (f *fetched) body() []byte { return *f.buf }
+
+func (f *fetched) release() {
+	if f != nil && f.buf != nil {
+		putBuffer(f.buf)
+		f.buf = nil
+	}
+}
+
+var bodyPool sync.Pool
+
+// maxPooledBody is the largest buffer kept for reuse; a page is a few
+// hundred KiB.
+const maxPooledBody = 4 << 20
+
+func getBuffer() *[]byte {
+	if b, ok := bodyPool.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 256<<10)
+	return &b
+}
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledBody {
+		*b = (*b)[:0]
+		bodyPool.Put(b)
+	}
+}
+
+// readAll appends all of r to b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// withoutQuery is u as text without its query and fragment.
+func withoutQuery(u *url.URL) string {
+	v := *u
+	v.RawQuery, v.Fragment, v.User = "", "", nil
+	return v.String()
 }
 
 func (c *Client) observed(endpoint string, status int, start time.Time) {

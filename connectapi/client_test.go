@@ -243,24 +243,32 @@ func TestUsersOffsetPaging(t *testing.T) {
 	}
 }
 
-func TestOffsetPagingStopsOnEmptyPageAndDetectsIgnoredPageNumber(t *testing.T) {
+func TestOffsetPagingRejectsAWrongTotalAndDetectsIgnoredPageNumber(t *testing.T) {
 	f, srv := newFakeConnect(t)
-	// total claims more rows than exist: the empty page ends the walk.
-	f.handle("/__api__/v1/groups", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("page_number") == "1" {
-			_, _ = w.Write([]byte(`{"results":[{"name":"Everyone Else"}],"current_page":1,"total":67}`))
+	// total claims more rows than exist: the pages do not add up, which is
+	// an error (after a few walks), not a count of 1.
+	f.handle("/__api__/v1/users", func(w http.ResponseWriter, r *http.Request) {
+		page := r.URL.Query().Get("page_number")
+		if page == "1" {
+			_, _ = w.Write([]byte(`{"results":[{"guid":"u1"}],"current_page":1,"total":67}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"results":[],"current_page":2,"total":67}`))
+		_, _ = w.Write([]byte(`{"results":[],"current_page":` + page + `,"total":67}`))
 	})
 	c := newTestClient(t, srv.URL)
 	n := 0
-	if err := eachOffsetPage(context.Background(), c, "/v1/groups", nil, func(g []Group) error { n += len(g); return nil }); err != nil || n != 1 {
-		t.Fatalf("got %d groups, err %v", n, err)
+	err := c.EachUserPage(context.Background(), func(u []User) error { n += len(u); return nil })
+	var ie *InconsistentWalkError
+	if !errors.As(err, &ie) || ie.Walks != maxRewalks+1 || !strings.Contains(err.Error(), "before the end of a total of 67 rows") {
+		t.Fatalf("got %d users, err %v", n, err)
+	}
+	// Each walk stops at the first empty page instead of asking for all 67.
+	if got := len(f.requests()); got > (maxRewalks+1)*(2+DefaultWalkParallelism) {
+		t.Errorf("%d requests for %d walks", got, maxRewalks+1)
 	}
 	// A server that ignores page_number repeats page 1: that must fail, not loop or double count.
 	f.handle("/__api__/v1/users", func(w http.ResponseWriter, _ *http.Request) { serveFile(t, w, "users_page1.json") })
-	err := c.EachUserPage(context.Background(), func([]User) error { return nil })
+	err = c.EachUserPage(context.Background(), func([]User) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "asked for page 2, got page 1") {
 		t.Fatalf("want a page mismatch error, got %v", err)
 	}

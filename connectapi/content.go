@@ -33,7 +33,7 @@ type Content struct {
 // EachContent streams GET /v1/content, a single bare JSON array of every
 // item, decoding one element at a time so the whole array is never held.
 func (c *Client) EachContent(ctx context.Context, fn func(*Content) error) error {
-	return c.get(ctx, "/v1/content", nil, func(body io.Reader) error {
+	return c.get(ctx, "/v1/content", nil, func(body io.Reader, _ *exchange) error {
 		dec := json.NewDecoder(body)
 		tok, err := dec.Token()
 		if err != nil {

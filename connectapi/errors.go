@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrUnsupported means the server does not have the endpoint: Connect
@@ -29,10 +31,18 @@ var ErrStopPaging = errors.New("stop paging")
 // maxErrorBody bounds how much of an error body is read.
 const maxErrorBody = 64 << 10
 
-// APIError is a non-2xx answer from Connect. It never holds the API key.
+// maxErrorMessage bounds Connect's error message as an error keeps it.
+const maxErrorMessage = 500
+
+// APIError is a non-2xx answer from Connect. It never holds the API key:
+// a key echoed in the answer (by Connect or a proxy) is redacted.
 type APIError struct {
-	Method     string
-	Endpoint   string // route template, e.g. "/v1/users"
+	Method   string
+	Endpoint string // route template, e.g. "/v1/users"
+	// URL is the address asked, without the query: scheme, host, path
+	// prefix and /__api__ path. A 404 names it, so that a missing or
+	// wrong path prefix shows.
+	URL        string
 	StatusCode int
 	// Code is Connect's application error code; HasCode is false when the
 	// body carried none (an unknown route, or a proxy's page).
@@ -41,30 +51,54 @@ type APIError struct {
 	Message string
 	// RetryAfter is the server's Retry-After on 429 and 503 answers.
 	RetryAfter time.Duration
+	// RedirectFrom and RedirectTo are set when the request was redirected
+	// to another host, where the API key is not sent (Go's HTTP client
+	// drops the Authorization header across hosts): the answer says
+	// nothing about the key.
+	RedirectFrom, RedirectTo string
 }
 
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: HTTP %d", e.Method, e.Endpoint, e.StatusCode)
+	if e.StatusCode == http.StatusNotFound && e.URL != "" {
+		fmt.Fprintf(&b, " from %s", e.URL)
+	}
 	if e.HasCode {
 		fmt.Fprintf(&b, " (Connect error code %d)", e.Code)
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)
 	}
-	switch e.StatusCode {
-	case http.StatusUnauthorized:
+	switch {
+	case e.RedirectTo != "":
+		fmt.Fprintf(&b, "; the API key was not sent across hosts (redirect from %s to %s): use the address Connect redirects to", e.RedirectFrom, e.RedirectTo)
+	case e.StatusCode == http.StatusUnauthorized:
 		b.WriteString("; the API key is invalid, expired or missing")
-	case http.StatusForbidden:
+	case e.StatusCode == http.StatusForbidden:
 		b.WriteString("; the API key lacks permission (an administrator key is needed)")
+	case e.StatusCode == http.StatusNotFound && !e.HasCode:
+		b.WriteString("; check the server URL and its path prefix")
 	}
 	return b.String()
 }
 
-// Is makes errors.Is(err, ErrUnsupported) true for a 404 without a code.
+// Is makes errors.Is(err, ErrUnsupported) true for a 404 without a code,
+// and errors.Is(err, ErrKeyNotSent) true after a redirect to another host.
 func (e *APIError) Is(target error) bool {
-	return target == ErrUnsupported && e.StatusCode == http.StatusNotFound && !e.HasCode
+	switch target {
+	case ErrUnsupported:
+		return e.StatusCode == http.StatusNotFound && !e.HasCode && e.RedirectTo == ""
+	case ErrKeyNotSent:
+		return e.RedirectTo != ""
+	}
+	return false
 }
+
+// ErrKeyNotSent matches an *APIError answered by another host than the one
+// asked, after a redirect: the API key was not sent there, so a 401 or 403
+// from it does not mean the key is wrong.
+var ErrKeyNotSent = errors.New("the API key was not sent across hosts")
 
 // TransportError means no HTTP answer arrived (connection refused, TLS
 // failure, timeout).
@@ -74,6 +108,9 @@ type TransportError struct {
 }
 
 func (e *TransportError) Error() string {
+	if ne, ok := errors.AsType[net.Error](e.Err); ok && ne.Timeout() {
+		return fmt.Sprintf("GET %s: no answer from Connect within the request timeout: %v", e.Endpoint, e.Err)
+	}
 	return fmt.Sprintf("GET %s: cannot reach Connect: %v", e.Endpoint, e.Err)
 }
 
@@ -85,6 +122,9 @@ type DecodeError struct {
 	Endpoint    string
 	ContentType string
 	Err         error
+	// RedirectFrom and RedirectTo are set when another host answered
+	// after a redirect (a login page, say), without the API key.
+	RedirectFrom, RedirectTo string
 }
 
 func (e *DecodeError) Error() string {
@@ -92,15 +132,25 @@ func (e *DecodeError) Error() string {
 	if ct == "" {
 		ct = "no content type"
 	}
-	return fmt.Sprintf("GET %s: invalid JSON response (%s): %v", e.Endpoint, ct, e.Err)
+	msg := fmt.Sprintf("GET %s: invalid JSON response (%s): %v", e.Endpoint, ct, e.Err)
+	if e.RedirectTo != "" {
+		msg += fmt.Sprintf("; the API key was not sent across hosts (redirect from %s to %s): use the address Connect redirects to", e.RedirectFrom, e.RedirectTo)
+	}
+	return msg
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// IsAuthError reports whether err is a 401 or 403 from Connect.
+// Is makes errors.Is(err, ErrKeyNotSent) true after a redirect to another
+// host.
+func (e *DecodeError) Is(target error) bool { return target == ErrKeyNotSent && e.RedirectTo != "" }
+
+// IsAuthError reports whether err is a 401 or 403 from Connect (not from a
+// host a redirect led to, which never saw the key: see ErrKeyNotSent).
 func IsAuthError(err error) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden)
+	return errors.As(err, &ae) && ae.RedirectTo == "" &&
+		(ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden)
 }
 
 // IsUnreachable reports whether err means Connect could not be reached.
@@ -118,12 +168,58 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// redacted replaces the API key in text with [REDACTED]. Keys shorter than
+// minRedact characters (never a real Connect key) are redacted only after
+// "Key ", so that a test's one-letter key does not mangle every message.
+func redacted(text, key string) string {
+	if key == "" {
+		return text
+	}
+	if len(key) < minRedact {
+		return strings.ReplaceAll(text, "Key "+key, "Key [REDACTED]")
+	}
+	return strings.ReplaceAll(text, key, "[REDACTED]")
+}
+
+const minRedact = 6
+
+// redactedError is an error whose text held the API key. It keeps the
+// original's timeout-ness but not the original: nothing that unwraps it
+// can reach the key.
+type redactedError struct {
+	msg     string
+	timeout bool
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+// Timeout implements net.Error's Timeout, so that timeouts stay timeouts.
+func (e *redactedError) Timeout() bool { return e.timeout }
+
+// Temporary implements net.Error.
+func (e *redactedError) Temporary() bool { return false }
+
+// redactErr returns err, or a redactedError when its text holds the key.
+func redactErr(err error, key string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if r := redacted(msg, key); r != msg {
+		ne, ok := errors.AsType[net.Error](err)
+		return &redactedError{msg: r, timeout: ok && ne.Timeout()}
+	}
+	return err
+}
+
 type errorBody struct {
 	Code  *int   `json:"code"`
 	Error string `json:"error"`
 }
 
-func newAPIError(method, endpoint string, resp *http.Response, body io.Reader) *APIError {
+// newAPIError reads a non-2xx answer. key is the API key sent, redacted
+// from everything the error keeps of the body.
+func newAPIError(method, endpoint string, resp *http.Response, body io.Reader, key string) *APIError {
 	e := &APIError{Method: method, Endpoint: endpoint, StatusCode: resp.StatusCode}
 	raw, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
@@ -132,11 +228,12 @@ func newAPIError(method, endpoint string, resp *http.Response, body io.Reader) *
 		if eb.Code != nil {
 			e.Code, e.HasCode = *eb.Code, true
 		}
-		e.Message = eb.Error
+		e.Message = clip(redacted(eb.Error, key), maxErrorMessage)
 	} else if mediaType == "text/html" || looksLikeHTML(raw) {
 		e.Message = "non-JSON error page (text/html), probably from a proxy in front of Connect"
 	} else if len(raw) > 0 {
-		e.Message = "non-JSON error body: " + printable(raw, 120)
+		// Redact before cutting: a cut through the key would keep part of it.
+		e.Message = "non-JSON error body: " + printable([]byte(redacted(string(raw), key)), 120)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -147,6 +244,17 @@ func newAPIError(method, endpoint string, resp *http.Response, body io.Reader) *
 func looksLikeHTML(b []byte) bool {
 	s := strings.ToLower(strings.TrimSpace(string(b[:min(len(b), 64)])))
 	return strings.HasPrefix(s, "<!doctype html") || strings.HasPrefix(s, "<html")
+}
+
+// clip cuts s to at most n bytes, at a character boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // printable keeps the first n printable ASCII bytes of b.

@@ -62,10 +62,10 @@ func (q UsageQuery) values() url.Values {
 
 // EachShinySessionPage walks GET /v1/instrumentation/shiny/usage.
 func (c *Client) EachShinySessionPage(ctx context.Context, q UsageQuery, fn func([]ShinySession) error) error {
-	return eachCursorPage(ctx, c, "/v1/instrumentation/shiny/usage", q.values(), fn)
+	return eachCursorPage(ctx, c, "/v1/instrumentation/shiny/usage", q.values(), readShinySession, fn)
 }
 
 // EachVisitPage walks GET /v1/instrumentation/content/visits.
 func (c *Client) EachVisitPage(ctx context.Context, q UsageQuery, fn func([]Visit) error) error {
-	return eachCursorPage(ctx, c, "/v1/instrumentation/content/visits", q.values(), fn)
+	return eachCursorPage(ctx, c, "/v1/instrumentation/content/visits", q.values(), readVisit, fn)
 }

@@ -72,7 +72,7 @@ func Defaults() Shared {
 	ws, _ := window.Parse(DefaultWindows)
 	sh := Shared{
 		Timeout: 30 * time.Second, WalkTimeout: 10 * time.Minute, CacheMaxAge: 5 * time.Minute,
-		MaxConcurrent: 4, MaxBodyBytes: connectapi.DefaultMaxBodyBytes,
+		MaxConcurrent: 8, MaxBodyBytes: connectapi.DefaultMaxBodyBytes,
 		TTLs: map[string]time.Duration{}, ActiveWindows: ws, Collectors: map[string]bool{},
 		AuditLogWindows: ws, Logger: slog.New(slog.DiscardHandler),
 	}

@@ -58,6 +58,13 @@
 // deployment does: connection refused, slow answers, 401, 403, 429, 500,
 // truncated JSON, an HTML page from a proxy, a huge body, a reset connection.
 //
+// Latency (Config.Latency, SetLatency) delays every answer by a fixed time
+// per request plus a time per row returned, to model a slow database.
+// Hooks (AddHook) change the data at a chosen point of a client's walk, for
+// example insert users at the front after page 1 (AddUser) or delete some
+// (RemoveUsers). OffsetQuirks break the offset-paged lists: total missing,
+// 0 or a string, rows repeated across pages.
+//
 // Truth, ShinyTotals, VisitTotals and AuditTotals compute the expected values
 // directly from the data so tests can compare exporter output exactly.
 //

@@ -88,6 +88,17 @@ func appendTimeOrNull(b []byte, ns int64, st tstyle) []byte {
 // appendJSONString writes s as a JSON string (quotes, backslashes and
 // control characters escaped; other bytes, including UTF-8, as they are).
 func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return appendJSONStringEscaped(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendJSONStringEscaped(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]

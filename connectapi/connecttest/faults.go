@@ -62,10 +62,15 @@ func (k FaultKind) String() string {
 type Fault struct {
 	Kind       FaultKind
 	Path       string        // path prefix, e.g. "/__api__/v1/users"; "" matches all
+	Page       int           // if not 0, only requests for page_number=Page (offset paging)
 	Times      int           // fail the next Times matching requests, then clear; 0: until cleared
 	Delay      time.Duration // FaultSlow
 	RetryAfter time.Duration // FaultRateLimited
 	Size       int           // FaultHugeBody: body size in bytes; default 64 MiB
+	// Echo makes the error answers (401, 403, 500, the proxy's 502) repeat
+	// the request's Authorization header in their body, as some proxies
+	// and debugging middleware do.
+	Echo bool
 }
 
 type faultState struct {
@@ -112,16 +117,16 @@ func (s *Server) ListenErr() error {
 	return s.listenErr
 }
 
-// takeFault returns the fault that applies to path, consuming one use of a
+// takeFault returns the fault that applies to r, consuming one use of a
 // Times-limited fault.
-func (s *Server) takeFault(path string) (Fault, bool) {
+func (s *Server) takeFault(r *http.Request) (Fault, bool) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	if s.down {
 		return Fault{Kind: FaultDown}, true
 	}
 	for i, f := range s.faults {
-		if !strings.HasPrefix(path, f.Path) {
+		if !strings.HasPrefix(r.URL.Path, f.Path) || (f.Page != 0 && f.Page != requestPage(r)) {
 			continue
 		}
 		if f.Times > 0 {
@@ -172,20 +177,24 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, f Fault, nor
 		}
 		return false
 	case FaultUnauthorized:
-		writeJSON(w, http.StatusUnauthorized, errInvalidLogin)
+		writeJSON(w, http.StatusUnauthorized, echoed(errInvalidLogin, r, f.Echo))
 	case FaultForbidden:
-		writeJSON(w, http.StatusForbidden, errPermission)
+		writeJSON(w, http.StatusForbidden, echoed(errPermission, r, f.Echo))
 	case FaultRateLimited:
 		secs := int((f.RetryAfter + time.Second - 1) / time.Second)
 		h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		writeJSON(w, http.StatusTooManyRequests, []byte(`{"code":277,"error":"Rate limit exceeded. Try again later.","payload":null}`))
 	case FaultServerError:
-		writeJSON(w, http.StatusInternalServerError, []byte(`{"code":1,"error":"An internal error occurred.","payload":null}`))
+		writeJSON(w, http.StatusInternalServerError, echoed([]byte(`{"code":1,"error":"An internal error occurred.","payload":null}`), r, f.Echo))
 	case FaultProxyHTML:
 		h.Set("Content-Type", "text/html")
 		h.Set("Server", "nginx/1.24.0")
 		w.WriteHeader(http.StatusBadGateway)
-		_, _ = w.Write([]byte(proxyHTML))
+		body := proxyHTML
+		if f.Echo {
+			body = strings.Replace(body, "</body>", "<pre>Authorization: "+r.Header.Get("Authorization")+"</pre>\n</body>", 1)
+		}
+		_, _ = w.Write([]byte(body))
 	case FaultTruncatedJSON:
 		resp := normal()
 		h.Set("Content-Type", "application/json; charset=utf-8")
@@ -198,6 +207,22 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, f Fault, nor
 		return false
 	}
 	return true
+}
+
+// echoed puts the request's Authorization header into a JSON error body:
+// in the message and in the payload.
+func echoed(body []byte, r *http.Request, echo bool) []byte {
+	if !echo {
+		return body
+	}
+	auth := r.Header.Get("Authorization")
+	b := []byte(`{"code":30,"error":`)
+	b = appendJSONString(b, "Request rejected (Authorization: "+auth+")")
+	b = append(b, `,"payload":{"authorization":`...)
+	b = appendJSONString(b, auth)
+	b = append(b, `,"original":`...)
+	b = append(b, body...)
+	return append(b, `}}`...)
 }
 
 func writeHuge(w http.ResponseWriter, body []byte, size int) {

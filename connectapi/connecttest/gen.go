@@ -32,6 +32,7 @@ type user struct {
 	active                                         int64 // 0: never active
 	role                                           uint8
 	locked, confirmed                              bool
+	deleted                                        bool // RemoveUsers: gone from every list
 	style                                          tstyle
 }
 
@@ -340,7 +341,9 @@ func (s *Server) appendUser(u user) int32 {
 func (s *Server) sortUsers() {
 	s.userOrder = s.userOrder[:0]
 	for i := range s.users {
-		s.userOrder = append(s.userOrder, int32(i))
+		if !s.users[i].deleted {
+			s.userOrder = append(s.userOrder, int32(i))
+		}
 	}
 	slices.SortFunc(s.userOrder, func(a, b int32) int {
 		x, y := &s.users[a], &s.users[b]

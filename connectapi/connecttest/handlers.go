@@ -15,6 +15,7 @@ type response struct {
 	status int
 	ctype  string
 	body   []byte
+	rows   int // rows of a list, for Latency.PerRow
 }
 
 var (
@@ -52,14 +53,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	s.rmu.Lock()
 	s.reqs[path]++
+	s.pageReqs[pageKey{path, requestPage(r)}]++
 	s.rmu.Unlock()
 	w.Header().Set("Date", s.cfg.now().UTC().Format(http.TimeFormat))
-	if f, ok := s.takeFault(path); ok {
+	if f, ok := s.takeFault(r); ok {
 		if s.writeFault(w, r, f, func() response { return s.route(r) }) {
 			return
 		}
 	}
 	resp := s.route(r)
+	s.runHooks(r)
+	s.delay(r, resp.rows)
 	w.Header().Set("Content-Type", resp.ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)
@@ -276,12 +280,32 @@ func (p offsetParams) bounds(n int) (int, int) {
 	return lo, min(lo+p.size, n)
 }
 
-func appendOffsetTail(b []byte, page, total int) []byte {
+func appendOffsetTail(b []byte, page, total int, q OffsetQuirks) []byte {
 	b = append(b, `],"current_page":`...)
 	b = strconv.AppendInt(b, int64(page), 10)
-	b = append(b, `,"total":`...)
-	b = strconv.AppendInt(b, int64(total), 10)
+	switch {
+	case q.OmitTotal:
+	case q.ZeroTotal:
+		b = append(b, `,"total":0`...)
+	case q.TotalString:
+		b = append(b, `,"total":"`...)
+		b = strconv.AppendInt(b, int64(total), 10)
+		b = append(b, '"')
+	default:
+		b = append(b, `,"total":`...)
+		b = strconv.AppendInt(b, int64(total), 10)
+	}
 	return append(b, '}')
+}
+
+// pageRows returns the rows [lo, hi) of the page, widened by the
+// RepeatRows quirk.
+func (p offsetParams) pageRows(total int, q OffsetQuirks) (int, int) {
+	lo, hi := p.bounds(total)
+	if q.RepeatRows > 0 && p.page > 1 && lo < total {
+		lo = max(lo-q.RepeatRows, 0)
+	}
+	return lo, hi
 }
 
 // ---- users ----
@@ -333,7 +357,8 @@ func (s *Server) listUsers(q url.Values) response {
 		}
 	}
 	total := len(order)
-	lo, hi := p.bounds(total)
+	quirks := s.offsetQuirks()
+	lo, hi := p.pageRows(total, quirks)
 	if prefix != "" && p.page > 1 {
 		lo, hi = 0, 0 // Connect: prefix searches return only the first page
 	}
@@ -349,7 +374,9 @@ func (s *Server) listUsers(q url.Values) response {
 		}
 		b = s.appendUserJSON(b, &s.users[order[i]])
 	}
-	return jsonResp(http.StatusOK, appendOffsetTail(b, p.page, total))
+	resp := jsonResp(http.StatusOK, appendOffsetTail(b, p.page, total, quirks))
+	resp.rows = hi - lo
+	return resp
 }
 
 func splitBar(v string) []string {
@@ -428,7 +455,8 @@ func (s *Server) listGroups(q url.Values) response {
 		}
 	}
 	total := len(idx)
-	lo, hi := p.bounds(total)
+	quirks := s.offsetQuirks()
+	lo, hi := p.pageRows(total, quirks)
 	b := make([]byte, 0, 64+(hi-lo)*140)
 	b = append(b, `{"results":[`...)
 	for k := lo; k < hi; k++ {
@@ -458,7 +486,9 @@ func (s *Server) listGroups(q url.Values) response {
 		}
 		b = append(b, '}')
 	}
-	return jsonResp(http.StatusOK, appendOffsetTail(b, p.page, total))
+	resp := jsonResp(http.StatusOK, appendOffsetTail(b, p.page, total, quirks))
+	resp.rows = hi - lo
+	return resp
 }
 
 // ---- content ----
@@ -470,7 +500,9 @@ func (s *Server) listContent(q url.Values) response {
 	cached := s.contentJSON
 	s.mu.RUnlock()
 	if name == "" && owner == "" && include == "" && cached != nil {
-		return jsonResp(http.StatusOK, cached)
+		resp := jsonResp(http.StatusOK, cached)
+		resp.rows = s.contentRows()
+		return resp
 	}
 	var inc contentInclude
 	for x := range strings.SplitSeq(include, ",") {
@@ -487,6 +519,7 @@ func (s *Server) listContent(q url.Values) response {
 	b := make([]byte, 0, 256+len(s.content)*1500)
 	b = append(b, '[')
 	first := true
+	rows := 0
 	for i := range s.content {
 		c := &s.content[i]
 		if name != "" && c.name != name {
@@ -499,6 +532,7 @@ func (s *Server) listContent(q url.Values) response {
 			b = append(b, ',')
 		}
 		first = false
+		rows++
 		b = s.appendContent(b, c, inc)
 	}
 	b = append(b, ']')
@@ -508,7 +542,15 @@ func (s *Server) listContent(q url.Values) response {
 		s.contentJSON = b
 		s.mu.Unlock()
 	}
-	return jsonResp(http.StatusOK, b)
+	resp := jsonResp(http.StatusOK, b)
+	resp.rows = rows
+	return resp
+}
+
+func (s *Server) contentRows() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.content)
 }
 
 type contentInclude struct{ tags, owner, vanity bool }
@@ -637,7 +679,7 @@ func (s *Server) activeUsers() response {
 	var counts [4][3]int64
 	for i := range s.users {
 		u := &s.users[i]
-		if u.locked || u.active == 0 {
+		if u.locked || u.deleted || u.active == 0 {
 			continue
 		}
 		for w, win := range windows {

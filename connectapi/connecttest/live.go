@@ -200,7 +200,7 @@ func (s *Server) pickLiveUser(r *rand.Rand) int32 {
 		} else {
 			u = int32(r.IntN(len(s.users)))
 		}
-		if !s.users[u].locked {
+		if !s.users[u].locked && !s.users[u].deleted {
 			return u
 		}
 	}

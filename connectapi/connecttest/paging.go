@@ -251,7 +251,9 @@ func (s *Server) shinyUsage(path string, q url.Values) response {
 		}
 		b = append(b, `,"data_version":1}`...)
 	}
-	return jsonResp(http.StatusOK, append(b, "]}"...))
+	resp := jsonResp(http.StatusOK, append(b, "]}"...))
+	resp.rows = len(res)
+	return resp
 }
 
 func (s *Server) appendUserGUID(b []byte, u int32) []byte {
@@ -378,7 +380,9 @@ func (s *Server) contentVisits(path string, q url.Values) response {
 		}
 		b = s.appendVisit(b, &xs[i])
 	}
-	return jsonResp(http.StatusOK, append(b, "]}"...))
+	resp := jsonResp(http.StatusOK, append(b, "]}"...))
+	resp.rows = len(res)
+	return resp
 }
 
 func (s *Server) appendVisit(b []byte, x *visit) []byte {
@@ -455,7 +459,9 @@ func (s *Server) auditLogs(path string, q url.Values) response {
 		}
 		b = s.appendAudit(b, i)
 	}
-	return jsonResp(http.StatusOK, append(b, "]}"...))
+	resp := jsonResp(http.StatusOK, append(b, "]}"...))
+	resp.rows = len(res)
+	return resp
 }
 
 func (s *Server) appendAudit(b []byte, i int32) []byte {

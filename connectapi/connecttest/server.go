@@ -68,6 +68,10 @@ type Config struct {
 	UserPrefix string
 
 	Hosts int // entries in /v1/system/hosts; default 1
+
+	// Latency delays every answer, to model a slow database (see
+	// SetLatency to change it while the server runs).
+	Latency Latency
 }
 
 // Server is a simulated Posit Connect server. All methods are safe for
@@ -104,8 +108,14 @@ type Server struct {
 	faults []*faultState
 	down   bool
 
-	rmu  sync.Mutex
-	reqs map[string]int
+	rmu      sync.Mutex
+	reqs     map[string]int
+	pageReqs map[pageKey]int
+
+	hmu     sync.Mutex
+	latency Latency
+	hooks   []Hook
+	quirks  OffsetQuirks
 
 	lmu       sync.Mutex
 	hs        *http.Server
@@ -146,6 +156,8 @@ func New(cfg Config) *Server {
 		activeOn: true,
 		seats:    cfg.LicenseSeats,
 		reqs:     map[string]int{},
+		pageReqs: map[pageKey]int{},
+		latency:  cfg.Latency,
 	}
 	now := cfg.now()
 	s.expiry = cfg.LicenseExpiry
@@ -306,5 +318,6 @@ func (s *Server) Requests(pathPrefix string) int {
 func (s *Server) ResetRequests() {
 	s.rmu.Lock()
 	clear(s.reqs)
+	clear(s.pageReqs)
 	s.rmu.Unlock()
 }

@@ -77,6 +77,9 @@ func (s *Server) Truth() Truth {
 	named := now - int64(t.ActivityDays)*day
 	for i := range s.users {
 		u := &s.users[i]
+		if u.deleted {
+			continue
+		}
 		role := roleNames[u.role]
 		t.Users[UserKey{role, u.locked}]++
 		if u.locked || u.active == 0 {
@@ -289,6 +292,30 @@ func (s *Server) addUserLocked(spec UserSpec) string {
 	return u.guid
 }
 
+// RemoveUsers deletes the accounts with these GUIDs, as an administrator
+// deleting users would: they leave every list and the truth at once. It
+// returns how many existed. Events recorded for them keep their GUID.
+func (s *Server) RemoveUsers(guids ...string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, g := range guids {
+		i, ok := s.userByGUID[g]
+		if !ok {
+			continue
+		}
+		u := &s.users[i]
+		u.deleted = true
+		delete(s.userByGUID, g)
+		delete(s.usernames, u.username)
+		n++
+	}
+	if n > 0 {
+		s.sortUsers()
+	}
+	return n
+}
+
 // SetNamedUsers changes users' active_time (and, if needed, unlocks or adds
 // users) so that Truth().NamedUsers is exactly n at the current clock.
 // Users dropped from the count become active just before the activity
@@ -304,6 +331,7 @@ func (s *Server) SetNamedUsers(n int) {
 	for i := range s.users {
 		u := &s.users[i]
 		switch {
+		case u.deleted:
 		case isNamed(u):
 			named = append(named, int32(i))
 		case u.locked:

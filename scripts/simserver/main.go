@@ -4,9 +4,11 @@
 // Command simserver runs the simulated Connect server on loopback at a
 // chosen scale, for benchmarks and load tests that need the exporter and
 // Connect in separate processes. It prints the URL and writes the API key
-// to a file; it stops on SIGINT or SIGTERM. With -audit-log it also writes
-// the server's audit log files, as a two-node cluster does (node 1 in
-// TEXT, node 2 in JSON), appending what live activity audits.
+// to a file; it stops on SIGINT or SIGTERM. --latency-per-request and
+// --latency-per-row make it answer like a Connect whose database is slow.
+// With -audit-log it also writes the server's audit log files, as a
+// two-node cluster does (node 1 in TEXT, node 2 in JSON), appending what
+// live activity audits.
 package main
 
 import (
@@ -30,8 +32,14 @@ func main() {
 	audit := flag.Int("audit", 100_000, "historical audit entries")
 	keyFile := flag.String("key-file", "", "write the API key here (required)")
 	live := flag.Duration("live", 0, "step live activity this often (0: no live activity)")
+	perRequest := flag.Duration("latency-per-request", 0, "delay every answer by this much (a slow Connect database)")
+	perRow := flag.Duration("latency-per-row", 0, "delay every answer by this much per row it returns")
 	auditLog := flag.String("audit-log", "", "write the audit log files of two nodes into this directory (connect-1.audit.log, connect-2.audit.log)")
 	flag.Parse()
+	if *perRequest < 0 || *perRow < 0 {
+		fmt.Fprintln(os.Stderr, "simserver: --latency-per-request and --latency-per-row must not be negative")
+		os.Exit(2)
+	}
 	if *keyFile == "" {
 		fmt.Fprintln(os.Stderr, "simserver: --key-file is required")
 		os.Exit(2)
@@ -44,7 +52,7 @@ func main() {
 	start := time.Now()
 	sim := connecttest.New(connecttest.Config{Seed: 1, Users: *users, Content: *content, Groups: *users / 200,
 		ShinySessions: *sessions, Visits: *visits, AuditEntries: *audit, APIKey: key, Version: "2026.03.0",
-		LicenseSeats: *users + *users/5})
+		LicenseSeats: *users + *users/5, Latency: connecttest.Latency{PerRequest: *perRequest, PerRow: *perRow}})
 	if err := sim.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "simserver:", err)
 		os.Exit(1)
