@@ -39,7 +39,9 @@ type feed[T any] struct {
 	stop  context.CancelFunc
 }
 
-// walkFunc walks from where the records handed on so far leave off.
+// walkFunc walks from where the records handed on so far leave off. The
+// pages it hands on are its own (the client reuses its pages, so a walk
+// copies what it keeps, pointers included).
 type walkFunc[T any] func(ctx context.Context, fn func([]T) error) error
 
 func startFeed[T any](ctx context.Context, what string, backoff time.Duration, pages *atomic.Int64, walk walkFunc[T]) *feed[T] {
@@ -52,11 +54,8 @@ func startFeed[T any](ctx context.Context, what string, backoff time.Duration, p
 			err := walk(ctx, func(p []T) error {
 				failures = 0
 				pages.Add(1)
-				// The client may reuse its page; the replay keeps records.
-				own := make([]T, len(p))
-				copy(own, p)
 				select {
-				case f.pages <- own:
+				case f.pages <- p:
 					return nil
 				case <-ctx.Done():
 					return ctx.Err()

@@ -108,8 +108,13 @@ func shinyWalk(client usage.Client, from, end time.Time, events *atomic.Int64) w
 		}
 		return client.EachShinySessionPage(ctx, q, func(p []connectapi.ShinySession) error {
 			events.Add(int64(len(p)))
-			out, past := p[:0], false
-			for _, r := range p {
+			// The client reuses its page, the ends' storage included.
+			out, ends, past := make([]connectapi.ShinySession, 0, len(p)), make([]time.Time, len(p)), false
+			for i, r := range p {
+				if r.Ended != nil {
+					ends[i] = *r.Ended
+					r.Ended = &ends[i]
+				}
 				k := sessionKey{r.ContentGUID, r.UserGUID, r.Started.UnixNano()}
 				switch {
 				case r.Started.After(end):
@@ -216,7 +221,7 @@ func visitWalk(client usage.Client, from, end time.Time, events *atomic.Int64) w
 		}
 		return client.EachVisitPage(ctx, q, func(p []connectapi.Visit) error {
 			events.Add(int64(len(p)))
-			out, past := p[:0], false
+			out, past := make([]connectapi.Visit, 0, len(p)), false
 			for _, v := range p {
 				k := keyOf(&v)
 				switch {
@@ -307,7 +312,7 @@ func auditWalk(client usage.Client, since time.Time, events *atomic.Int64) walkF
 	return func(ctx context.Context, fn func([]connectapi.AuditEntry) error) error {
 		return client.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
 			events.Add(int64(len(p)))
-			out, reached := p[:0], false
+			out, reached := make([]connectapi.AuditEntry, 0, len(p)), false
 			for _, e := range p {
 				id, ok := normalizeID(string(e.ID))
 				if !ok {
@@ -317,7 +322,7 @@ func auditWalk(client usage.Client, since time.Time, events *atomic.Int64) walkF
 					continue
 				}
 				low = id
-				out = append(out, e)
+				out = append(out, slim(&e))
 				if !e.Time.After(since) {
 					reached = true
 					break
