@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/posit-connect-exporter/posit_connect_exporter/backfill"
 	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
-	"github.com/posit-connect-exporter/posit_connect_exporter/connectapi"
 	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 	"github.com/posit-connect-exporter/posit_connect_exporter/target"
 	"github.com/posit-connect-exporter/posit_connect_exporter/usage"
@@ -163,11 +161,14 @@ func (b *backfillOptions) config(app *kingpin.Application, args []string, opts *
 		}
 		cfg.Labels = append(cfg.Labels, label)
 	}
+	// The exporter's flags given with the command are checked as the
+	// exporter checks them: the server, its key, the usage rules.
+	if err := opts.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	switch {
-	case opts.configFile != "" && opts.spec.URL != "":
-		bad("config.file", "names each server's URL; drop --connect.url (or CONNECT_SERVER)")
-	case opts.configFile != "" && opts.spec.StateFile != "":
-		bad("state.file", "with --config.file, the server's state_file is the state file written")
+	case opts.configFile != "" && opts.spec.URL != "", opts.configFile != "" && opts.spec.StateFile != "":
+		// validate named the problem
 	case opts.configFile != "" && b.target == "":
 		bad("target", "required with --config.file: the name of the server to backfill")
 	case opts.configFile != "":
@@ -190,34 +191,7 @@ func (b *backfillOptions) config(app *kingpin.Application, args []string, opts *
 		bad("target", "needs --config.file")
 	default:
 		spec = opts.single()
-		if spec.URL == "" {
-			bad("connect.url", "required (or set CONNECT_SERVER), unless --config.file")
-		} else if _, err := connectapi.ParseServerURL(spec.URL); err != nil {
-			bad("connect.url", "%v", err)
-		}
-		if spec.APIKeyFile == "" {
-			if _, err := connectapi.EnvKey("CONNECT_API_KEY").Key(); err != nil {
-				bad("connect.api-key-file", "no API key: set CONNECT_API_KEY or point --connect.api-key-file at a file holding it")
-			}
-		}
 	}
 	cfg.Usage = usage.Config{StateFile: spec.StateFile, ServerURL: spec.URL, Overlap: opts.sh.Usage.Overlap, MinSessionDuration: opts.sh.Usage.MinSessionDuration}
-	for flag, d := range map[string]time.Duration{"collector.usage.overlap": opts.sh.Usage.Overlap, "collector.shiny.min-session-duration": opts.sh.Usage.MinSessionDuration} {
-		if d < 0 {
-			bad(flag, "must not be negative, got %s", d)
-		}
-	}
-	if opts.sh.Timeout <= 0 {
-		bad("connect.timeout", "must be positive, got %s", opts.sh.Timeout)
-	}
-	if opts.sh.MaxConcurrent < 1 {
-		bad("connect.max-concurrent-requests", "must be at least 1, got %d", opts.sh.MaxConcurrent)
-	}
-	if opts.sh.MaxBodyBytes < 1024 {
-		bad("connect.max-response-bytes", "must be at least 1024, got %d", opts.sh.MaxBodyBytes)
-	}
-	if _, err := regexp.Compile(opts.ignoreUserAgent); err != nil {
-		bad("collector.visits.ignore-user-agent", "not a regular expression: %v", err)
-	}
 	return cfg, spec, errors.Join(errs...)
 }
