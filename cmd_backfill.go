@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/common/model"
 
 	"github.com/posit-connect-exporter/posit_connect_exporter/backfill"
-	"github.com/posit-connect-exporter/posit_connect_exporter/collector"
 	"github.com/posit-connect-exporter/posit_connect_exporter/config"
 	"github.com/posit-connect-exporter/posit_connect_exporter/redact"
 	"github.com/posit-connect-exporter/posit_connect_exporter/target"
@@ -107,14 +105,7 @@ func runBackfill(ctx context.Context, app *kingpin.Application, args []string, o
 // it, and returns the backfill's configuration (without its client) and
 // the server to read.
 func (b *backfillOptions) config(app *kingpin.Application, args []string, opts *options) (backfill.Config, config.Target, error) {
-	var (
-		cfg  backfill.Config
-		spec config.Target
-		errs []error
-	)
-	bad := func(flag, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("--%s: %s", flag, fmt.Sprintf(format, a...)))
-	}
+	var errs []error
 	if pc, err := app.ParseContext(args); err == nil {
 		own := map[string]bool{}
 		for _, f := range b.cmd.Model().Flags {
@@ -129,69 +120,12 @@ func (b *backfillOptions) config(app *kingpin.Application, args []string, opts *
 			}
 		}
 	}
-	// The samples are whole steps before the end; a duration of whole
-	// steps puts the first one at --since.
-	now := time.Now().Truncate(time.Second)
-	cfg.End = now
-	if b.since == "" {
-		bad("since", "required, e.g. --since=365d")
-	} else {
-		since, err := backfill.ParseSince(b.since, now)
-		if err != nil {
-			bad("since", "%v", err)
-		} else if !since.Before(now) {
-			bad("since", "%s is in the future", since.UTC().Format(time.RFC3339))
-		}
-		cfg.Since = since
-	}
-	if b.output == "" {
-		bad("output", "required, e.g. --output=history.om")
-	}
-	cfg.Output = b.output
-	if d, err := model.ParseDuration(b.step); err != nil {
-		bad("step", "%v", err)
-	} else {
-		cfg.Step = time.Duration(d)
-	}
-	for _, l := range b.labels {
-		label, err := backfill.ParseLabel(l)
-		if err != nil {
-			bad("label", "%v", err)
-			continue
-		}
-		cfg.Labels = append(cfg.Labels, label)
-	}
-	// The exporter's flags given with the command are checked as the
-	// exporter checks them: the server, its key, the usage rules.
-	if err := opts.validate(); err != nil {
+	if err := opts.validate(); err != nil { // the exporter's flags, checked as the exporter checks them
 		errs = append(errs, err)
 	}
-	switch {
-	case opts.configFile != "" && opts.spec.URL != "", opts.configFile != "" && opts.spec.StateFile != "":
-		// validate named the problem
-	case opts.configFile != "" && b.target == "":
-		bad("target", "required with --config.file: the name of the server to backfill")
-	case opts.configFile != "":
-		file, err := config.Load(opts.configFile, collector.Names())
-		if err != nil {
-			bad("config.file", "%v", err)
-			break
-		}
-		var names []string
-		for _, s := range file.Servers {
-			names = append(names, s.Name)
-			if s.Name == b.target {
-				spec = s
-			}
-		}
-		if spec.Name == "" {
-			bad("target", "%s lists no server %q (it lists %s)", opts.configFile, b.target, strings.Join(names, ", "))
-		}
-	case b.target != "":
-		bad("target", "needs --config.file")
-	default:
-		spec = opts.single()
-	}
+	flags := backfill.Flags{Since: b.since, Output: b.output, Step: b.step, Labels: b.labels, Target: b.target}
+	cfg, spec, err := flags.Resolve(time.Now(), opts.configFile, opts.spec, opts.single())
+	errs = append(errs, err)
 	cfg.Usage = usage.Config{StateFile: spec.StateFile, ServerURL: spec.URL, Overlap: opts.sh.Usage.Overlap, MinSessionDuration: opts.sh.Usage.MinSessionDuration}
 	return cfg, spec, errors.Join(errs...)
 }
