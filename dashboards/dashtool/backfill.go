@@ -164,6 +164,7 @@ var trendFamilies = map[string]bool{
 	"posit_connect_license_user_seats":  true,
 	"posit_connect_users_active":        true,
 	"posit_connect_scrape_collector_duration_seconds": true,
+	"posit_connect_cache_age_seconds":                 true,
 	"posit_connect_named_users_union":                 true,
 	"posit_connect_named_users_union_overlap":         true,
 	"posit_workbench_named_users":                     true,
@@ -274,6 +275,11 @@ func (g *gen) series(s sample, start time.Time, n int) []float64 {
 		for i := range out {
 			out[i] = s.value * (0.7 + 0.6*noise(h, i))
 		}
+	case s.name == "posit_connect_cache_age_seconds":
+		// Scrapes land anywhere within the cache's TTL: a sawtooth below it.
+		for i := range out {
+			out[i] = math.Max(s.value, 1) * 2 * noise(h, i)
+		}
 	case s.name == "posit_connect_usage_last_event_timestamp_seconds":
 		for i := range out {
 			out[i] = float64(at(i).Unix() - int64(30+60*noise(h, i)))
@@ -296,7 +302,11 @@ func (g *gen) series(s sample, start time.Time, n int) []float64 {
 // (buckets grow with le and end at the count).
 func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
 	hist := histogramBase(s.name)
-	perHour := map[string]float64{
+	perHour, known := map[string]float64{
+		// Problems that a healthy history never has.
+		"posit_connect_license_parse_errors_total": 0,
+		"posit_connect_usage_rebaselines_total":    0,
+
 		"posit_connect_shiny_sessions_total":                 40,
 		"posit_connect_shiny_sessions_ended_total":           40,
 		"posit_connect_shiny_session_duration_seconds_total": 40,
@@ -312,7 +322,7 @@ func (g *gen) counter(s sample, at func(int) time.Time, out []float64) {
 	if hist != "" {
 		perHour = 60
 	}
-	if perHour == 0 {
+	if !known {
 		perHour = 10
 	}
 	steady := strings.HasPrefix(s.name, "posit_connect_exporter_")
