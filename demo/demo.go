@@ -15,7 +15,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -111,8 +110,8 @@ func Start(ctx context.Context, scenario string, logger *slog.Logger) (*Demo, er
 		sim.Close()
 		return nil, err
 	}
-	logs := &auditFiles{sim: sim, dir: dir}
-	if err := logs.write(); err != nil {
+	logs := sim.AuditLogDir(dir)
+	if err := logs.Append(); err != nil {
 		stopLive()
 		sim.Close()
 		_ = os.RemoveAll(dir)
@@ -121,7 +120,9 @@ func Start(ctx context.Context, scenario string, logger *slog.Logger) (*Demo, er
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
-		logs.follow(liveCtx, logger)
+		if err := logs.Follow(liveCtx, time.Second); err != nil {
+			logger.Warn("Cannot append to the simulated audit log files", "err", err)
+		}
 	}()
 
 	now := time.Now()
@@ -142,7 +143,7 @@ func Start(ctx context.Context, scenario string, logger *slog.Logger) (*Demo, er
 	return &Demo{
 		Sim:       sim,
 		Key:       connectapi.StaticKey(key),
-		AuditLogs: filepath.Join(dir, "*.audit.log"),
+		AuditLogs: logs.Glob(),
 		stop: func() {
 			stopLive()
 			<-logsDone
@@ -150,55 +151,4 @@ func Start(ctx context.Context, scenario string, logger *slog.Logger) (*Demo, er
 			_ = os.RemoveAll(dir)
 		},
 	}, nil
-}
-
-// auditFiles writes the simulator's audit entries as a two-node cluster
-// writes its audit log files: node 1 in TEXT (logfmt), node 2 in JSON.
-type auditFiles struct {
-	sim     *connecttest.Server
-	dir     string
-	written int64 // the last entry id written
-}
-
-var auditNodes = []connecttest.AuditLogFormat{connecttest.AuditLogText, connecttest.AuditLogJSON}
-
-func (a *auditFiles) write() error {
-	last := a.sim.LastAuditID()
-	if last <= a.written {
-		return nil
-	}
-	for node, format := range auditNodes {
-		name := filepath.Join(a.dir, fmt.Sprintf("connect-%d.audit.log", node+1))
-		f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = a.sim.WriteAuditLog(f, connecttest.AuditLogOptions{Format: format, Nodes: len(auditNodes), Node: node, AfterID: a.written})
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	a.written = last
-	return nil
-}
-
-// follow appends what the live simulator audits, every second, until ctx
-// ends.
-func (a *auditFiles) follow(ctx context.Context, logger *slog.Logger) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := a.write(); err != nil {
-				logger.Warn("Cannot append to the simulated audit log files", "err", err)
-				return
-			}
-		}
-	}
 }

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -64,61 +63,17 @@ func main() {
 		go sim.RunLive(ctx, *live)
 	}
 	if *auditLog != "" {
-		files := &auditFiles{sim: sim, dir: *auditLog}
-		if err := files.write(); err != nil {
+		files := sim.AuditLogDir(*auditLog)
+		if err := files.Append(); err != nil {
 			fmt.Fprintln(os.Stderr, "simserver:", err)
 			os.Exit(1)
 		}
-		go files.follow(ctx)
+		go func() {
+			if err := files.Follow(ctx, time.Second); err != nil {
+				fmt.Fprintln(os.Stderr, "simserver: appending to the audit log files:", err)
+			}
+		}()
 	}
 	fmt.Printf("%s generated in %s\n", sim.URL(), time.Since(start).Round(time.Millisecond))
 	<-ctx.Done()
-}
-
-// auditFiles appends the simulator's audit entries to its nodes' files.
-type auditFiles struct {
-	sim     *connecttest.Server
-	dir     string
-	written int64 // the last entry id written
-}
-
-var auditNodes = []connecttest.AuditLogFormat{connecttest.AuditLogText, connecttest.AuditLogJSON}
-
-func (a *auditFiles) write() error {
-	last := a.sim.LastAuditID()
-	if last <= a.written {
-		return nil
-	}
-	for node, format := range auditNodes {
-		f, err := os.OpenFile(filepath.Join(a.dir, fmt.Sprintf("connect-%d.audit.log", node+1)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = a.sim.WriteAuditLog(f, connecttest.AuditLogOptions{Format: format, Nodes: len(auditNodes), Node: node, AfterID: a.written})
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	a.written = last
-	return nil
-}
-
-// follow appends every second until ctx ends.
-func (a *auditFiles) follow(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := a.write(); err != nil {
-				fmt.Fprintln(os.Stderr, "simserver: appending to the audit log files:", err)
-				return
-			}
-		}
-	}
 }
