@@ -95,7 +95,6 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 			})
 		})
 		rt.mux.Handle("/-/reload", rt.fleet)
-		go rt.fleet.ReloadOnSIGHUP(ctx)
 	case opts.filesOnly():
 		logger.Info("No Connect API configured: serving what the log files say only")
 		if len(opts.spec.AuditLog) > 0 {
@@ -130,9 +129,13 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 		static = append(static, rt.single.Files()...)
 	}
 
-	if rt.fleet == nil {
-		go ignoreSIGHUP(ctx, logger)
-	}
+	go onSIGHUP(ctx, func() {
+		if rt.fleet == nil { // systemctl reload must not end the exporter
+			logger.Info("Reload requested (SIGHUP); only --config.file can be reloaded, so nothing changes")
+			return
+		}
+		_ = rt.fleet.Reload() // it logs its outcome
+	})
 	var metrics http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scrapes.Serve(w, r, connect, static...)
 	})
@@ -154,9 +157,8 @@ func newRoutes(ctx context.Context, opts *options, logger *slog.Logger, secrets 
 	return rt, nil
 }
 
-// ignoreSIGHUP keeps `systemctl reload` (SIGHUP) from ending an exporter
-// that has no configuration file to reload.
-func ignoreSIGHUP(ctx context.Context, logger *slog.Logger) {
+// onSIGHUP calls reload on every SIGHUP until ctx ends.
+func onSIGHUP(ctx context.Context, reload func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -165,7 +167,7 @@ func ignoreSIGHUP(ctx context.Context, logger *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			logger.Info("Reload requested (SIGHUP); only --config.file can be reloaded, so nothing changes")
+			reload()
 		}
 	}
 }

@@ -8,19 +8,15 @@
 package fleet
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
-	"os/signal"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -179,21 +175,6 @@ func (f *Fleet) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("configuration reloaded\n"))
-}
-
-// ReloadOnSIGHUP reloads on every SIGHUP until ctx ends.
-func (f *Fleet) ReloadOnSIGHUP(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			_ = f.Reload()
-		}
-	}
 }
 
 // apply builds the servers of cfg, reusing those whose settings did not
