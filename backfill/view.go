@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -314,11 +313,11 @@ func auditWalk(client usage.Client, since time.Time, events *atomic.Int64) walkF
 			events.Add(int64(len(p)))
 			out, reached := make([]connectapi.AuditEntry, 0, len(p)), false
 			for _, e := range p {
-				id, ok := normalizeID(string(e.ID))
+				id, ok := usage.NormalizeAuditID(string(e.ID))
 				if !ok {
 					return fmt.Errorf("audit entry id %.40q is not a decimal number", string(e.ID))
 				}
-				if low != "" && compareIDs(id, low) >= 0 {
+				if low != "" && usage.CompareAuditIDs(id, low) >= 0 {
 					continue
 				}
 				low = id
@@ -415,27 +414,3 @@ func (a *auditView) serve(fn func([]connectapi.AuditEntry) error) error {
 }
 
 func (a *auditView) close() { a.spool.close() }
-
-// normalizeID checks that s is a decimal number and drops leading zeros,
-// as the audit stream does.
-func normalizeID(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 64 || strings.Trim(s, "0123456789") != "" {
-		return "", false
-	}
-	if s = strings.TrimLeft(s, "0"); s == "" {
-		s = "0"
-	}
-	return s, true
-}
-
-// compareIDs compares normalised decimal ids of any length.
-func compareIDs(a, b string) int {
-	if len(a) != len(b) {
-		if len(a) < len(b) {
-			return -1
-		}
-		return 1
-	}
-	return strings.Compare(a, b)
-}

@@ -54,11 +54,11 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	err := st.s.cfg.Client.EachAuditPage(ctx, true, func(p []connectapi.AuditEntry) error {
 		ids := make([]string, len(p))
 		for i := range p {
-			id, ok := normalizeID(string(p[i].ID))
+			id, ok := NormalizeAuditID(string(p[i].ID))
 			if !ok {
 				return fmt.Errorf("audit entry id %.40q is not a decimal number", string(p[i].ID))
 			}
-			if i > 0 && compareIDs(id, ids[i-1]) >= 0 {
+			if i > 0 && CompareAuditIDs(id, ids[i-1]) >= 0 {
 				return fmt.Errorf("the audit log is not newest first: id %s follows %s on one page", id, ids[i-1])
 			}
 			ids[i] = id
@@ -67,7 +67,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 			e, id := &p[i], ids[i]
 			if newest == "" {
 				newest, newestTime = id, e.Time
-				if !baseline && lastID != "" && compareIDs(id, lastID) < 0 {
+				if !baseline && lastID != "" && CompareAuditIDs(id, lastID) < 0 {
 					// Connect's database was restored from a backup (or
 					// replaced): the ids counted above its newest are gone
 					// and new entries reuse them. Entries newer than the
@@ -78,7 +78,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 						"stream", "audit", "newest_id", id, "last_id", lastID, "since", since)
 				}
 			}
-			if low != "" && compareIDs(id, low) >= 0 {
+			if low != "" && CompareAuditIDs(id, low) >= 0 {
 				// A row already taken: the server's cursor is an offset and
 				// entries arrived during the walk. The new entries are
 				// above newest and are counted by the next read.
@@ -89,7 +89,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 			switch {
 			case baseline,
 				restored && (since.IsZero() || !e.Time.After(since)),
-				!restored && lastID != "" && compareIDs(id, lastID) <= 0:
+				!restored && lastID != "" && CompareAuditIDs(id, lastID) <= 0:
 				return connectapi.ErrStopPaging
 			}
 			pending[e.Action]++
@@ -110,7 +110,7 @@ func (st *auditStream) read(ctx context.Context, _ time.Time) error {
 	for a, n := range pending {
 		st.counts[a] += n
 	}
-	if newest != "" && (st.lastID == "" || compareIDs(newest, st.lastID) > 0 || restored) {
+	if newest != "" && (st.lastID == "" || CompareAuditIDs(newest, st.lastID) > 0 || restored) {
 		st.lastID = newest
 	}
 	if restored {
@@ -158,7 +158,7 @@ func (st *auditStream) restore(in *auditState) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if in.LastID != "" {
-		id, ok := normalizeID(in.LastID)
+		id, ok := NormalizeAuditID(in.LastID)
 		if !ok {
 			return errors.New("last_id is not a decimal number")
 		}
@@ -171,8 +171,9 @@ func (st *auditStream) restore(in *auditState) error {
 	return nil
 }
 
-// normalizeID checks that s is a decimal number and drops leading zeros.
-func normalizeID(s string) (string, bool) {
+// NormalizeAuditID checks that s, an audit entry id, is a decimal number
+// and drops leading zeros.
+func NormalizeAuditID(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 64 {
 		return "", false
@@ -189,8 +190,9 @@ func normalizeID(s string) (string, bool) {
 	return s, true
 }
 
-// compareIDs compares normalised decimal ids of any length.
-func compareIDs(a, b string) int {
+// CompareAuditIDs compares normalised audit entry ids (decimal, of any
+// length).
+func CompareAuditIDs(a, b string) int {
 	if len(a) != len(b) {
 		if len(a) < len(b) {
 			return -1

@@ -106,7 +106,7 @@ func (s *Streams) firstAudit(ctx context.Context) (ident *auditIdentity, known b
 		if len(p) == 0 {
 			return nil
 		}
-		id, ok := normalizeID(string(p[0].ID))
+		id, ok := NormalizeAuditID(string(p[0].ID))
 		if !ok {
 			return fmt.Errorf("audit entry id %.40q is not a decimal number", string(p[0].ID))
 		}

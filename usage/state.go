@@ -178,7 +178,7 @@ func (st *stateFile) validate() error {
 		}
 	}
 	if sv := st.Server; sv != nil && sv.FirstAudit != nil {
-		if _, ok := normalizeID(sv.FirstAudit.ID); !ok || !nanoTime(sv.FirstAudit.Time) {
+		if _, ok := NormalizeAuditID(sv.FirstAudit.ID); !ok || !nanoTime(sv.FirstAudit.Time) {
 			return errors.New("server: invalid first_audit")
 		}
 	}
@@ -241,7 +241,7 @@ func (st *stateFile) validate() error {
 			return errors.New("audit: time out of range")
 		}
 		if a.LastID != "" {
-			if _, ok := normalizeID(a.LastID); !ok {
+			if _, ok := NormalizeAuditID(a.LastID); !ok {
 				return errors.New("audit: last_id is not a decimal number")
 			}
 		}

@@ -414,15 +414,15 @@ func TestAuditIDs(t *testing.T) {
 		a, b string
 		want int
 	}{{"9", "10", -1}, {"10", "9", 1}, {"007", "7", 0}, {"123456789012345678901234567890", "99", 1}} {
-		a, _ := normalizeID(c.a)
-		b, _ := normalizeID(c.b)
-		if got := compareIDs(a, b); got != c.want {
+		a, _ := NormalizeAuditID(c.a)
+		b, _ := NormalizeAuditID(c.b)
+		if got := CompareAuditIDs(a, b); got != c.want {
 			t.Errorf("compare(%s, %s) = %d, want %d", c.a, c.b, got, c.want)
 		}
 	}
 	for _, bad := range []string{"", "-1", "1e3", "abc"} {
-		if _, ok := normalizeID(bad); ok {
-			t.Errorf("normalizeID(%q) accepted", bad)
+		if _, ok := NormalizeAuditID(bad); ok {
+			t.Errorf("NormalizeAuditID(%q) accepted", bad)
 		}
 	}
 }
