@@ -157,46 +157,14 @@ func readResults[T any](s *scanner, p *page[T], rec recordReader[T]) {
 // readPaging reads {"cursors": {"next": ...}}; everything else in it is
 // checked and skipped.
 func readPaging[T any](s *scanner, p *page[T]) {
-	switch c := s.cur(); c {
-	case 'n':
-		s.literal("null")
-		return
-	case '{':
-	default:
-		s.mismatch("paging", "an object", c)
+	if !s.objectOrNull("paging") {
 		return
 	}
-	s.objectStart()
-	first := true
-	for {
-		key, ok := s.field(&first)
-		if !ok {
+	readObject(s, cursorsField, func(int) {
+		if !s.objectOrNull("paging.cursors") {
 			return
 		}
-		if fieldIndex(key, cursorsField) != 0 {
-			s.skip()
-			continue
-		}
-		switch c := s.cur(); c {
-		case 'n':
-			s.literal("null")
-			continue
-		case '{':
-		default:
-			s.mismatch("paging.cursors", "an object", c)
-			return
-		}
-		s.objectStart()
-		cfirst := true
-		for {
-			key, ok := s.field(&cfirst)
-			if !ok {
-				break
-			}
-			if fieldIndex(key, nextField) != 0 {
-				s.skip()
-				continue
-			}
+		readObject(s, nextField, func(int) {
 			switch c := s.cur(); c {
 			case 'n':
 				if s.literal("null") {
@@ -208,10 +176,23 @@ func readPaging[T any](s *scanner, p *page[T]) {
 			default:
 				s.mismatch("paging.cursors.next", "a string", c)
 			}
-		}
-		if s.err != nil {
-			return
-		}
+		})
+	})
+}
+
+// objectOrNull reports whether the value at s.i is an object, to be read
+// by the caller: null is consumed and read as nothing, as encoding/json
+// does; anything else is a mismatch naming path.
+func (s *scanner) objectOrNull(path string) bool {
+	switch c := s.cur(); c {
+	case 'n':
+		s.literal("null")
+		return false
+	case '{':
+		return true
+	default:
+		s.mismatch(path, "an object", c)
+		return false
 	}
 }
 
