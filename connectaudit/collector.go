@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -74,11 +73,7 @@ type Collector struct {
 	mu          sync.Mutex
 	agg         *aggregate
 	tail        *tail.Tailer
-	refreshed   bool
-	lastRefresh time.Time
-	matched     int
-	readOK      bool
-	lastProblem string
+	follow      *tail.Follower
 	warnedFor   int64
 	warned      bool
 }
@@ -129,6 +124,8 @@ func NewCollector(cfg Config) (*Collector, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.tail = tail.New(tail.Config{Logger: c.logger, MaxLineBytes: maxLineBytes, DirHint: "*.log*"}, c.agg)
+	c.follow = tail.NewFollower(c.tail, c.paths, c.minInterval, c.logger,
+		tail.Names{One: "Connect audit log", All: "Connect audit log files"})
 
 	every := fmt.Sprintf(" The files are read at most once every %s.", model.Duration(c.minInterval))
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
@@ -166,8 +163,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	// A clock stepped backwards must not stall reading until it catches up.
-	if since := now.Sub(c.lastRefresh); !c.refreshed || since >= c.minInterval || since < 0 {
+	if c.follow.Due(now) {
 		c.refresh(now)
 	}
 	a := c.agg
@@ -179,7 +175,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		n := a.loginsSince(nowMs - w.Duration.Milliseconds())
 		ch <- prometheus.MustNewConstMetric(c.logins, prometheus.GaugeValue, float64(n), w.Label)
 	}
-	ch <- prometheus.MustNewConstMetric(c.files, prometheus.GaugeValue, float64(c.matched))
+	ch <- prometheus.MustNewConstMetric(c.files, prometheus.GaugeValue, float64(c.follow.Files()))
 	ch <- prometheus.MustNewConstMetric(c.bytesRead, prometheus.CounterValue, float64(a.bytesRead))
 	ch <- prometheus.MustNewConstMetric(c.parseErrors, prometheus.CounterValue, float64(a.parseErrors))
 	ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(a.skipped))
@@ -188,37 +184,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, float64(a.oldest)/1e3)
 		ch <- prometheus.MustNewConstMetric(c.newest, prometheus.GaugeValue, float64(a.newest)/1e3)
 	}
-	ch <- prometheus.MustNewConstMetric(c.readSuccess, prometheus.GaugeValue, boolFloat(c.readOK))
+	ch <- prometheus.MustNewConstMetric(c.readSuccess, prometheus.GaugeValue, boolFloat(c.follow.OK()))
 }
 
 // refresh reads the files. c.mu is held.
 func (c *Collector) refresh(now time.Time) {
-	c.refreshed, c.lastRefresh = true, now
 	a := c.agg
 	errsBefore, skippedBefore := a.parseErrors, a.skipped
-	res := c.tail.Refresh(c.paths)
+	res := c.follow.Read(now)
 	a.bytesRead += uint64(res.BytesRead)
-	c.matched = res.Files
-	c.readOK = res.OK()
 
 	if n := a.parseErrors - errsBefore; n > 0 {
 		c.logger.Warn("Skipped malformed Connect audit log lines", "count", n)
 	}
 	if n := a.skipped - skippedBefore; n > 0 {
 		c.logger.Debug("Skipped lines that are not audit entries", "count", n)
-	}
-	if problem := res.Problem(); problem != c.lastProblem {
-		switch {
-		case res.ErrCount > 0:
-			c.logger.Warn("Reading Connect audit log files failed", "err", problem)
-		case len(res.Dirs) > 0:
-			c.logger.Warn("A Connect audit log path is a directory", "err", problem)
-		case len(res.Unmatched) > 0:
-			c.logger.Warn("No Connect audit log file matches a configured path", "paths", strings.Join(res.Unmatched, ", "))
-		default:
-			c.logger.Info("Reading Connect audit log files again", "files", res.Files)
-		}
-		c.lastProblem = problem
 	}
 	if a.haveTimes && a.oldest > now.Add(-c.largest).UnixMilli() && (!c.warned || c.warnedFor != a.oldest) {
 		c.warned, c.warnedFor = true, a.oldest
@@ -232,7 +212,7 @@ func (c *Collector) refresh(now time.Time) {
 func (c *Collector) Ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.refreshed
+	return c.follow.Ready()
 }
 
 // Refresh reads what was appended to the files now, without a scrape: the

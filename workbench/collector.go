@@ -73,11 +73,7 @@ type Collector struct {
 	mu          sync.Mutex
 	agg         *aggregate
 	tail        *tail.Tailer
-	refreshed   bool
-	lastRefresh time.Time
-	matched     int
-	readOK      bool
-	lastProblem string // to log a changed read problem once
+	follow      *tail.Follower
 	warnedFor   int64  // oldest timestamp the retention warning was logged for
 	warned      bool
 }
@@ -141,6 +137,8 @@ func NewCollector(cfg Config) (*Collector, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.tail = tail.New(tail.Config{Logger: c.logger, MaxLineBytes: maxLineBytes, DirHint: "r-sessions.*"}, c.agg)
+	c.follow = tail.NewFollower(c.tail, c.paths, c.minInterval, c.logger,
+		tail.Names{One: "Workbench audit log", All: "Workbench audit logs"})
 
 	every := fmt.Sprintf(" The audit logs are read at most once every %s.", model.Duration(c.minInterval))
 	c.namedUsers = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "named_users"),
@@ -188,8 +186,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	// A clock stepped backwards must not stall reading until it catches up.
-	if since := now.Sub(c.lastRefresh); !c.refreshed || since >= c.minInterval || since < 0 {
+	if c.follow.Due(now) {
 		c.refresh(now)
 	}
 
@@ -209,36 +206,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.seats > 0 {
 		ch <- prometheus.MustNewConstMetric(c.seatsDesc, prometheus.GaugeValue, float64(c.seats))
 	}
-	ch <- prometheus.MustNewConstMetric(c.files, prometheus.GaugeValue, float64(c.matched))
-	ch <- prometheus.MustNewConstMetric(c.readSuccess, prometheus.GaugeValue, boolFloat(c.readOK))
+	ch <- prometheus.MustNewConstMetric(c.files, prometheus.GaugeValue, float64(c.follow.Files()))
+	ch <- prometheus.MustNewConstMetric(c.readSuccess, prometheus.GaugeValue, boolFloat(c.follow.OK()))
 	ch <- prometheus.MustNewConstMetric(c.bytesRead, prometheus.CounterValue, float64(c.agg.bytesRead))
 }
 
 // refresh reads the logs. c.mu is held.
 func (c *Collector) refresh(now time.Time) {
-	c.refreshed, c.lastRefresh = true, now
 	errsBefore := c.agg.parseErrors
-	res := c.tail.Refresh(c.paths)
+	res := c.follow.Read(now)
 	c.agg.bytesRead += uint64(res.BytesRead)
-	c.matched = res.Files
-	c.readOK = res.OK()
-
 	if n := c.agg.parseErrors - errsBefore; n > 0 {
 		c.logger.Warn("Skipped malformed Workbench audit log lines", "count", n)
-	}
-	// Log a problem once, when it appears or changes.
-	if problem := res.Problem(); problem != c.lastProblem {
-		switch {
-		case res.ErrCount > 0:
-			c.logger.Warn("Reading Workbench audit logs failed", "err", problem)
-		case len(res.Dirs) > 0:
-			c.logger.Warn("A Workbench audit log path is a directory", "err", problem)
-		case len(res.Unmatched) > 0:
-			c.logger.Warn("No Workbench audit log file matches a configured path", "paths", strings.Join(res.Unmatched, ", "))
-		default:
-			c.logger.Info("Reading Workbench audit logs again", "files", res.Files)
-		}
-		c.lastProblem = problem
 	}
 
 	if c.agg.haveOldest && c.agg.oldest > now.Add(-c.largest).UnixMilli() &&
@@ -269,7 +248,7 @@ func boolFloat(b bool) float64 {
 func (c *Collector) Ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.refreshed
+	return c.follow.Ready()
 }
 
 // Refresh reads what was appended to the logs now, without a scrape: the
