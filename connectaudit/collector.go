@@ -70,12 +70,12 @@ type Collector struct {
 	events, logins, files, bytesRead, parseErrors, skipped, duplicates,
 	oldest, newest, readSuccess *prometheus.Desc
 
-	mu          sync.Mutex
-	agg         *aggregate
-	tail        *tail.Tailer
-	follow      *tail.Follower
-	warnedFor   int64
-	warned      bool
+	mu        sync.Mutex
+	agg       *aggregate
+	tail      *tail.Tailer
+	follow    *tail.Follower
+	warnedFor int64
+	warned    bool
 }
 
 var _ prometheus.Collector = (*Collector)(nil)

@@ -70,12 +70,12 @@ type Collector struct {
 
 	namedUsers, events, oldest, parseErrors, seatsDesc, files, readSuccess, bytesRead *prometheus.Desc
 
-	mu          sync.Mutex
-	agg         *aggregate
-	tail        *tail.Tailer
-	follow      *tail.Follower
-	warnedFor   int64  // oldest timestamp the retention warning was logged for
-	warned      bool
+	mu        sync.Mutex
+	agg       *aggregate
+	tail      *tail.Tailer
+	follow    *tail.Follower
+	warnedFor int64 // oldest timestamp the retention warning was logged for
+	warned    bool
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
