@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/csvline"
 )
 
 // Seeds run in every go test; run the fuzzers with, e.g.,
@@ -149,7 +151,7 @@ func FuzzParseJSON(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := trimBlanks([]byte(s))
+		b := csvline.TrimBlanks([]byte(s))
 		if len(b) == 0 || b[0] != '{' {
 			return
 		}

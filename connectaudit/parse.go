@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/csvline"
 )
 
 // entry is one audit entry. action and role may alias the line's bytes:
@@ -32,7 +34,7 @@ const (
 )
 
 var (
-	errQuote      = errors.New("unterminated or misplaced quote")
+	errQuote      = csvline.ErrQuote
 	errSyntax     = errors.New("not key=value pairs")
 	errJSON       = errors.New("invalid JSON object")
 	errFieldCount = errors.New("fewer than 6 fields")
@@ -54,7 +56,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // syslog or journal header ("Oct 18 20:07:39 host rstudio-connect[812]: ")
 // is read from what follows the prefix's ": ". Anything else is lineOther.
 func parseLine(line []byte) (entry, lineKind, error) {
-	s := trimBlanks(bytes.TrimPrefix(line, utf8BOM))
+	s := csvline.TrimBlanks(bytes.TrimPrefix(line, utf8BOM))
 	if len(s) == 0 {
 		return entry{}, lineBlank, nil
 	}
@@ -81,7 +83,7 @@ func afterPrefix(s []byte) ([]byte, bool) {
 	if !found {
 		return nil, false
 	}
-	rest = trimLeftBlanks(rest)
+	rest = csvline.TrimLeftBlanks(rest)
 	if len(rest) > 0 && (rest[0] == '{' || logfmtStart(rest)) {
 		return rest, true
 	}
@@ -130,23 +132,6 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 func isKeyByte(c byte) bool {
 	return isLetter(c) || isDigit(c) || c == '_' || c == '.' || c == '-'
-}
-
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
-
-func trimLeftBlanks(b []byte) []byte {
-	for len(b) > 0 && isBlank(b[0]) {
-		b = b[1:]
-	}
-	return b
-}
-
-func trimBlanks(b []byte) []byte {
-	b = trimLeftBlanks(b)
-	for len(b) > 0 && isBlank(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // parseUint parses a non-empty run of ASCII digits that fits in an int64.
@@ -207,7 +192,7 @@ func parseLogfmt(s []byte) (entry, lineKind, error) {
 	var f fields
 	i := 0
 	for {
-		for i < len(s) && isBlank(s[i]) {
+		for i < len(s) && csvline.IsBlank(s[i]) {
 			i++
 		}
 		if i >= len(s) {
@@ -221,7 +206,7 @@ func parseLogfmt(s []byte) (entry, lineKind, error) {
 		if len(key) == 0 {
 			return entry{}, lineEntry, errSyntax
 		}
-		if i >= len(s) || isBlank(s[i]) {
+		if i >= len(s) || csvline.IsBlank(s[i]) {
 			continue // a key without a value
 		}
 		if s[i] == '"' {
@@ -237,7 +222,7 @@ func parseLogfmt(s []byte) (entry, lineKind, error) {
 			}
 			val, quoted = s[i:end], true
 			i = end
-			if i < len(s) && !isBlank(s[i]) {
+			if i < len(s) && !csvline.IsBlank(s[i]) {
 				return entry{}, lineEntry, errQuote
 			}
 		} else {
@@ -367,7 +352,7 @@ func (f *fields) entry() (entry, lineKind, error) {
 func csvFields(s []byte) (f [5][]byte, sixth bool, err error) {
 	for i := range f {
 		var sep bool
-		f[i], s, sep, err = nextCSVField(s)
+		f[i], s, sep, err = csvline.Next(s, false)
 		if err != nil {
 			return f, false, err
 		}
@@ -379,51 +364,6 @@ func csvFields(s []byte) (f [5][]byte, sixth bool, err error) {
 		}
 	}
 	return f, true, nil
-}
-
-// nextCSVField returns the next field of s and what follows its comma; sep
-// is false when the field runs to the end of s.
-func nextCSVField(s []byte) (field, rest []byte, sep bool, err error) {
-	if len(s) > 0 && s[0] == '"' {
-		var unq []byte
-		i := 1
-		for {
-			j := bytes.IndexByte(s[i:], '"')
-			if j < 0 {
-				return nil, nil, false, errQuote
-			}
-			j += i
-			if j+1 < len(s) && s[j+1] == '"' {
-				unq = append(unq, s[i:j+1]...)
-				i = j + 2
-				continue
-			}
-			if unq != nil {
-				field = append(unq, s[i:j]...)
-			} else {
-				field = s[i:j]
-			}
-			s = s[j+1:]
-			break
-		}
-		if len(s) == 0 {
-			return field, nil, false, nil
-		}
-		if s[0] != ',' {
-			return nil, nil, false, errQuote
-		}
-		return field, s[1:], true, nil
-	}
-	i := bytes.IndexByte(s, ',')
-	if i < 0 {
-		field = s
-	} else {
-		field, rest, sep = s[:i], s[i+1:], true
-	}
-	if bytes.IndexByte(field, '"') >= 0 {
-		return nil, nil, false, errQuote
-	}
-	return field, rest, sep, nil
 }
 
 // parseLegacyCSV parses "id,time,user_id,user_description,action,

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"math"
 	"strconv"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/csvline"
 )
 
 // event is one parsed audit log line. username and typ may alias the line's
@@ -31,7 +33,7 @@ const (
 
 var (
 	errFieldCount = errors.New("fewer than 4 fields")
-	errQuote      = errors.New("unterminated or misplaced quote")
+	errQuote      = csvline.ErrQuote
 	errPID        = errors.New("pid is not a decimal integer")
 	errTimestamp  = errors.New("timestamp is not a decimal integer")
 	errUsername   = errors.New("username is empty")
@@ -45,7 +47,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // parseLine parses one line without its newline, in either format: JSON when
 // the first non-blank byte is '{', CSV otherwise.
 func parseLine(line []byte) (event, lineKind, error) {
-	s := trimBlanks(bytes.TrimPrefix(line, utf8BOM))
+	s := csvline.TrimBlanks(bytes.TrimPrefix(line, utf8BOM))
 	if len(s) == 0 {
 		return event{}, lineBlank, nil
 	}
@@ -65,7 +67,7 @@ func parseCSVLine(line []byte) (event, lineKind, error) {
 	var f [4][]byte
 	rest := line
 	for i := range f {
-		field, r, ok, err := nextCSVField(rest)
+		field, r, ok, err := csvline.Next(rest, true)
 		if err != nil {
 			return event{}, lineEvent, err
 		}
@@ -95,56 +97,6 @@ func parseCSVLine(line []byte) (event, lineKind, error) {
 		return event{}, lineEvent, errType
 	}
 	return ev, lineEvent, nil
-}
-
-// nextCSVField returns the next field of s with surrounding blanks removed
-// and quotes undone, and what follows its comma. sep is false when the field
-// runs to the end of s (no comma followed it).
-func nextCSVField(s []byte) (field, rest []byte, sep bool, err error) {
-	s = trimLeftBlanks(s)
-	if len(s) > 0 && s[0] == '"' {
-		// Quoted field: find the closing quote, skipping "" escapes.
-		var unq []byte
-		i := 1
-		for {
-			j := bytes.IndexByte(s[i:], '"')
-			if j < 0 {
-				return nil, nil, false, errQuote
-			}
-			j += i
-			if j+1 < len(s) && s[j+1] == '"' {
-				unq = append(unq, s[i:j+1]...)
-				i = j + 2
-				continue
-			}
-			if unq != nil {
-				unq = append(unq, s[i:j]...)
-				field = unq
-			} else {
-				field = s[i:j]
-			}
-			field = trimBlanks(field) // as for unquoted fields and JSON
-			s = trimLeftBlanks(s[j+1:])
-			break
-		}
-		if len(s) == 0 {
-			return field, nil, false, nil
-		}
-		if s[0] != ',' {
-			return nil, nil, false, errQuote
-		}
-		return field, s[1:], true, nil
-	}
-	i := bytes.IndexByte(s, ',')
-	if i < 0 {
-		field, sep = trimBlanks(s), false
-	} else {
-		field, rest, sep = trimBlanks(s[:i]), s[i+1:], true
-	}
-	if bytes.IndexByte(field, '"') >= 0 {
-		return nil, nil, false, errQuote
-	}
-	return field, rest, sep, nil
 }
 
 func isHeader(f [4][]byte) bool {
@@ -184,23 +136,23 @@ func parseJSONSlow(line []byte) (event, error) {
 	if ev.timestamp, ok = jsonInt(j.Timestamp); !ok {
 		return event{}, errTimestamp
 	}
-	if j.Username == nil || len(trimBlanks([]byte(*j.Username))) == 0 {
+	if j.Username == nil || len(csvline.TrimBlanks([]byte(*j.Username))) == 0 {
 		return event{}, errUsername
 	}
-	ev.username = trimBlanks([]byte(*j.Username))
-	if j.Type == nil || len(trimBlanks([]byte(*j.Type))) == 0 {
+	ev.username = csvline.TrimBlanks([]byte(*j.Username))
+	if j.Type == nil || len(csvline.TrimBlanks([]byte(*j.Type))) == 0 {
 		return event{}, errType
 	}
-	ev.typ = trimBlanks([]byte(*j.Type))
+	ev.typ = csvline.TrimBlanks([]byte(*j.Type))
 	return ev, nil
 }
 
 // jsonInt reads an integer from a JSON number or a string holding one. A
 // number written with a fraction or exponent is accepted when it is integral.
 func jsonInt(raw json.RawMessage) (int64, bool) {
-	raw = trimBlanks(raw)
+	raw = csvline.TrimBlanks(raw)
 	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
-		return parseDecimal(trimBlanks(raw[1 : len(raw)-1]))
+		return parseDecimal(csvline.TrimBlanks(raw[1 : len(raw)-1]))
 	}
 	if v, ok := parseDecimal(raw); ok {
 		return v, true
@@ -234,23 +186,6 @@ func parseDecimal(b []byte) (int64, bool) {
 	return v, true
 }
 
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
-
-func trimLeftBlanks(b []byte) []byte {
-	for len(b) > 0 && isBlank(b[0]) {
-		b = b[1:]
-	}
-	return b
-}
-
-func trimBlanks(b []byte) []byte {
-	b = trimLeftBlanks(b)
-	for len(b) > 0 && isBlank(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 // typeLabel reports whether an event type may be used as a label value as it
 // is: 1 to 64 bytes of ASCII letters, digits, '_', '.' or '-'.
 func typeLabel(t []byte) bool {
@@ -273,23 +208,23 @@ func typeLabel(t []byte) bool {
 // plain integers. For anything else (including every invalid line) ok is
 // false and the caller falls back to encoding/json, which has the last word.
 func parseJSONFast(line []byte) (ev event, ok bool) {
-	s := trimBlanks(line)
+	s := csvline.TrimBlanks(line)
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return event{}, false
 	}
 	s = s[1 : len(s)-1]
 	var pid, ts, user, typ []byte
 	for {
-		s = trimLeftBlanks(s)
+		s = csvline.TrimLeftBlanks(s)
 		key, rest, ok := jsonSimpleString(s)
 		if !ok {
 			return event{}, false
 		}
-		s = trimLeftBlanks(rest)
+		s = csvline.TrimLeftBlanks(rest)
 		if len(s) == 0 || s[0] != ':' {
 			return event{}, false
 		}
-		s = trimLeftBlanks(s[1:])
+		s = csvline.TrimLeftBlanks(s[1:])
 		var val []byte
 		isString := len(s) > 0 && s[0] == '"'
 		if isString {
@@ -327,7 +262,7 @@ func parseJSONFast(line []byte) (ev event, ok bool) {
 		default:
 			return event{}, false
 		}
-		s = trimLeftBlanks(s)
+		s = csvline.TrimLeftBlanks(s)
 		if len(s) == 0 {
 			break
 		}
@@ -339,13 +274,13 @@ func parseJSONFast(line []byte) (ev event, ok bool) {
 	if pid == nil || ts == nil || user == nil || typ == nil {
 		return event{}, false
 	}
-	if ev.pid, ok = parseDecimal(trimBlanks(pid)); !ok {
+	if ev.pid, ok = parseDecimal(csvline.TrimBlanks(pid)); !ok {
 		return event{}, false
 	}
-	if ev.timestamp, ok = parseDecimal(trimBlanks(ts)); !ok {
+	if ev.timestamp, ok = parseDecimal(csvline.TrimBlanks(ts)); !ok {
 		return event{}, false
 	}
-	ev.username, ev.typ = trimBlanks(user), trimBlanks(typ)
+	ev.username, ev.typ = csvline.TrimBlanks(user), csvline.TrimBlanks(typ)
 	if len(ev.username) == 0 || len(ev.typ) == 0 {
 		return event{}, false
 	}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/csvline"
 )
 
 func TestParseCSVLine(t *testing.T) {
@@ -117,7 +119,7 @@ func assertEvent(t *testing.T, got, want event) {
 
 // csvQuote quotes a field the way a CSV writer would when needed.
 func csvQuote(s string) string {
-	if s == "" || bytes.ContainsAny([]byte(s), "\",") || s != string(trimBlanks([]byte(s))) {
+	if s == "" || bytes.ContainsAny([]byte(s), "\",") || s != string(csvline.TrimBlanks([]byte(s))) {
 		return `"` + string(bytes.ReplaceAll([]byte(s), []byte(`"`), []byte(`""`))) + `"`
 	}
 	return s
@@ -141,14 +143,14 @@ func FuzzParseCSVLine(f *testing.F) {
 		if bytes.IndexByte(line, '\n') >= 0 {
 			t.Skip("lines never contain a newline")
 		}
-		ev, kind, err := parseCSVLine(trimBlanks(line))
+		ev, kind, err := parseCSVLine(csvline.TrimBlanks(line))
 		if err != nil || kind != lineEvent {
 			return
 		}
 		if len(ev.username) == 0 || len(ev.typ) == 0 || ev.pid < 0 || ev.timestamp < 0 {
 			t.Fatalf("accepted %q as an invalid event %+v", line, ev)
 		}
-		if !bytes.Equal(trimBlanks(ev.typ), ev.typ) || !bytes.Equal(trimBlanks(ev.username), ev.username) {
+		if !bytes.Equal(csvline.TrimBlanks(ev.typ), ev.typ) || !bytes.Equal(csvline.TrimBlanks(ev.username), ev.username) {
 			t.Fatalf("fields of %q keep blanks: %+v", line, ev)
 		}
 		// Writing the event back out and parsing it gives the same event.
