@@ -33,7 +33,6 @@ const (
 
 var (
 	errFieldCount = errors.New("fewer than 4 fields")
-	errQuote      = csvline.ErrQuote
 	errPID        = errors.New("pid is not a decimal integer")
 	errTimestamp  = errors.New("timestamp is not a decimal integer")
 	errUsername   = errors.New("username is empty")
