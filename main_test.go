@@ -78,6 +78,41 @@ func TestAPIKeyComesFromFileOrEnvironment(t *testing.T) {
 	}
 }
 
+// running is the exporter running as a process would, through run, until
+// stop: its log, and its exit code once stopped.
+type running struct {
+	stderr testutil.LockedBuffer
+	cancel context.CancelFunc
+	exited chan int
+}
+
+// runExporter runs the exporter with args until the test stops it.
+func runExporter(t *testing.T, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, exited: make(chan int, 1)}
+	go func() { r.exited <- run(ctx, args, io.Discard, &r.stderr) }()
+	return r
+}
+
+// waitLog waits, at most 20 seconds, until the log holds text.
+func (r *running) waitLog(text string) bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(r.stderr.String(), text) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// stop ends the exporter and returns its exit code.
+func (r *running) stop() int {
+	r.cancel()
+	return <-r.exited
+}
+
 // startExporter serves the exporter's routes for opts on loopback.
 func startExporter(t *testing.T, opts *options) (*routes, *httptest.Server) {
 	t.Helper()
@@ -310,21 +345,12 @@ func TestReadyEvenWhenConnectIsDown(t *testing.T) {
 }
 
 func TestDemoSaysWhereToLookNext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr testutil.LockedBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + freeLoopbackPort(t)}, io.Discard, &stderr)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "Demo ready") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if code := <-exited; code != 0 {
+	r := runExporter(t, "--demo", "--web.listen-address="+freeLoopbackPort(t))
+	r.waitLog("Demo ready")
+	if code := r.stop(); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	log := stderr.String()
+	log := r.stderr.String()
 	if !strings.Contains(log, "metrics=http://127.0.0.1:") || !strings.Contains(log, "/metrics") || !strings.Contains(log, "examples/local/") {
 		t.Errorf("the demo did not say where to look:\n%s", log)
 	}
@@ -333,32 +359,21 @@ func TestDemoSaysWhereToLookNext(t *testing.T) {
 // TestSIGHUPWithoutAConfigFileIsLoggedNotFatal: systemctl reload sends
 // SIGHUP; without --config.file it must not end the process.
 func TestSIGHUPWithoutAConfigFileIsLoggedNotFatal(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr testutil.LockedBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + freeLoopbackPort(t)}, io.Discard, &stderr)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "Demo ready") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	r := runExporter(t, "--demo", "--web.listen-address="+freeLoopbackPort(t))
+	r.waitLog("Demo ready")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	for !strings.Contains(stderr.String(), "Reload requested") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	r.waitLog("Reload requested")
 	select {
-	case code := <-exited:
+	case code := <-r.exited:
 		t.Fatalf("the exporter ended on SIGHUP (exit %d)", code)
 	default:
 	}
-	cancel()
-	if code := <-exited; code != 0 {
+	if code := r.stop(); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	if !strings.Contains(stderr.String(), "only --config.file can be reloaded") {
-		t.Errorf("SIGHUP not logged:\n%s", stderr.String())
+	if !strings.Contains(r.stderr.String(), "only --config.file can be reloaded") {
+		t.Errorf("SIGHUP not logged:\n%s", r.stderr.String())
 	}
 }

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -283,16 +282,8 @@ func TestConnectAuditLogFiles(t *testing.T) {
 // TestSIGHUPReloadsTheConfigFile: systemctl reload sends SIGHUP.
 func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 	_, path := threeServers(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr testutil.LockedBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"--config.file=" + path, "--web.listen-address=" + freeLoopbackPort(t)}, io.Discard, &stderr)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "Listening on") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	r := runExporter(t, "--config.file="+path, "--web.listen-address="+freeLoopbackPort(t))
+	r.waitLog("Listening on")
 	raw, _ := os.ReadFile(path)
 	if err := os.WriteFile(path, []byte(strings.Replace(string(raw), "  - name: gamma", "  - name: delta", 1)), 0o600); err != nil {
 		t.Fatal(err)
@@ -300,14 +291,11 @@ func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	for !strings.Contains(stderr.String(), "Configuration reloaded") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if code := <-exited; code != 0 {
+	r.waitLog("Configuration reloaded")
+	if code := r.stop(); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	if !strings.Contains(stderr.String(), `msg="Configuration reloaded" servers=alpha,beta,delta`) {
-		t.Errorf("SIGHUP did not reload the configuration file:\n%s", stderr.String())
+	if !strings.Contains(r.stderr.String(), `msg="Configuration reloaded" servers=alpha,beta,delta`) {
+		t.Errorf("SIGHUP did not reload the configuration file:\n%s", r.stderr.String())
 	}
 }

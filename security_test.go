@@ -81,15 +81,9 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		certFile, keyFile, hash), 0o600)
 	addr := freeLoopbackPort(t)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr testutil.LockedBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--web.config.file=" + webConfig}, io.Discard, &stderr)
-	}()
+	r := runExporter(t, "--demo", "--web.listen-address="+addr, "--web.config.file="+webConfig)
 	defer func() {
-		cancel()
-		if code := <-exited; code != 0 {
+		if code := r.stop(); code != 0 {
 			t.Errorf("exit %d", code)
 		}
 	}()
@@ -147,15 +141,7 @@ func TestKeyNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &testutil.LockedBuffer{}
-	level := promslog.NewLevel()
-	_ = level.Set("debug")
-	secrets := &redact.Secrets{}
-	s, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Level: level, Writer: logs}, secrets), secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
+	s, logs := debugRoutes(t, opts)
 	hs := newLoopbackServer(t, s.mux)
 
 	var seen []string
@@ -186,6 +172,22 @@ func TestKeyNeverLogged(t *testing.T) {
 	if !strings.Contains(logs.String(), "level=DEBUG") {
 		t.Error("debug logging was not on; the check proves nothing")
 	}
+}
+
+// debugRoutes builds the exporter's routes with a debug-level log, masked
+// as run's is, closed when the test ends.
+func debugRoutes(t *testing.T, opts *options) (*routes, *testutil.LockedBuffer) {
+	t.Helper()
+	logs := &testutil.LockedBuffer{}
+	level := promslog.NewLevel()
+	_ = level.Set("debug")
+	secrets := &redact.Secrets{}
+	rt, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Level: level, Writer: logs}, secrets), secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.close)
+	return rt, logs
 }
 
 func newLoopbackServer(t *testing.T, h http.Handler) string {
@@ -242,15 +244,7 @@ func TestKeyEchoedBackIsNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &testutil.LockedBuffer{}
-	level := promslog.NewLevel()
-	_ = level.Set("debug")
-	secrets := &redact.Secrets{}
-	rt, err := newRoutes(context.Background(), opts, newLogger(&promslog.Config{Level: level, Writer: logs}, secrets), secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.close()
+	rt, logs := debugRoutes(t, opts)
 	hs := newLoopbackServer(t, rt.mux)
 	for _, code := range []int32{http.StatusUnauthorized, http.StatusInternalServerError, http.StatusBadGateway, http.StatusForbidden} {
 		status.Store(code)
