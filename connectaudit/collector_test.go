@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -54,27 +53,6 @@ func legacyJSONEntry(id int, d time.Duration, user int, action string) string {
 		id, at(d), user, user, action)
 }
 
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func appendFile(t *testing.T, path, content string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(content); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 type testCollector struct {
 	*Collector
 	clock *testutil.Clock
@@ -105,27 +83,6 @@ func values(t *testing.T, c prometheus.Collector) map[string]float64 {
 	return testutil.Gather(t, c).Flat()
 }
 
-// expect checks selected series; a negative want means "absent".
-func expect(t *testing.T, got map[string]float64, want map[string]float64) {
-	t.Helper()
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v, ok := got[k]
-		switch {
-		case want[k] < 0 && ok:
-			t.Errorf("%s = %v, want absent", k, v)
-		case want[k] >= 0 && !ok:
-			t.Errorf("%s absent, want %v", k, want[k])
-		case want[k] >= 0 && v != want[k]:
-			t.Errorf("%s = %v, want %v", k, v, want[k])
-		}
-	}
-}
-
 func events(action, role string) string {
 	return `posit_connect_audit_log_file_events_total{action="` + action + `",actor_role="` + role + `"}`
 }
@@ -149,24 +106,24 @@ func TestFourFormatsOneCount(t *testing.T) {
 	dir := t.TempDir()
 	// Node 1 on the current TEXT format, node 2 on JSON in a journal, and
 	// the files the same site wrote before upgrading (legacy CSV and JSON).
-	writeFile(t, filepath.Join(dir, "node1.audit.log"),
+	testutil.WriteFile(t, filepath.Join(dir, "node1.audit.log"),
 		logfmtEntry(101, 1*day, 7, "publisher", "deploy_application")+
 			logfmtEntry(103, 2*day, 8, "viewer", "user_login")+
 			logfmtEntry(104, 0, 0, "system", "remove_bundle"))
-	writeFile(t, filepath.Join(dir, "node2.audit.log"),
+	testutil.WriteFile(t, filepath.Join(dir, "node2.audit.log"),
 		`{"level":"info","msg":"Starting content build","time":"2026-05-31T10:00:00.000Z"}`+"\n"+
 			jsonEntry(102, 40*day, 7, "publisher", "user_login")+
 			`time="2026-05-31T10:00:00.000Z" level=info msg="Request" type=access`+"\n"+
 			jsonEntry(105, 3*day, 9, "administrator", "add_user")+
 			jsonEntry(101, 1*day, 7, "publisher", "deploy_application")) // also in node1's file
-	writeFile(t, filepath.Join(dir, "legacy.audit.log"),
+	testutil.WriteFile(t, filepath.Join(dir, "legacy.audit.log"),
 		legacyCSVEntry(10, 400*day, 3, "add_user")+
 			legacyCSVEntry(11, 200*day, 3, "user_login")+
 			legacyJSONEntry(12, 100*day, 4, "user_login")+
 			"not an audit line at all\n"+
 			`12,2025-01-01T00:00:00Z,x,y,edit_user,z`+"\n") // malformed: bad user id
 	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "*.audit.log")}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		events("deploy_application", "publisher"): 1, // read twice, counted once
 		events("user_login", "viewer"):            1,
 		events("user_login", "publisher"):         1,
@@ -192,20 +149,20 @@ func TestIncrementalTruncationAndReRead(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rstudio-connect.audit.log")
 	full := logfmtEntry(3, day, 1, "viewer", "user_login")
-	writeFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user")+logfmtEntry(2, day, 1, "viewer", "add_user")+full[:40])
+	testutil.WriteFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user")+logfmtEntry(2, day, 1, "viewer", "add_user")+full[:40])
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 2, parseErrors: 0})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{events("add_user", "viewer"): 2, parseErrors: 0})
 
-	appendFile(t, path, full[40:])
+	testutil.AppendFile(t, path, full[40:])
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{events("user_login", "viewer"): 1, logins("30d"): 1, parseErrors: 0})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{events("user_login", "viewer"): 1, logins("30d"): 1, parseErrors: 0})
 
 	// Truncated and written again with the same entries and one more: the
 	// re-read entries are duplicates, not new events.
-	writeFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user")+logfmtEntry(4, day, 2, "viewer", "add_user"))
+	testutil.WriteFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user")+logfmtEntry(4, day, 2, "viewer", "add_user"))
 	c.clock.Advance(DefaultMinInterval)
 	got := values(t, c)
-	expect(t, got, map[string]float64{events("add_user", "viewer"): 3, duplicates: 1, parseErrors: 0, readSuccess: 1})
+	testutil.ExpectSeries(t, got, map[string]float64{events("add_user", "viewer"): 3, duplicates: 1, parseErrors: 0, readSuccess: 1})
 	if got[bytesRead] <= 0 {
 		t.Errorf("%s = %v", bytesRead, got[bytesRead])
 	}
@@ -214,7 +171,7 @@ func TestIncrementalTruncationAndReRead(t *testing.T) {
 func TestLoginWindows(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
-	writeFile(t, path,
+	testutil.WriteFile(t, path,
 		logfmtEntry(1, 30*day, 1, "viewer", "user_login")+ // exactly 30 days old: in 30d
 			logfmtEntry(2, 30*day+time.Millisecond, 2, "viewer", "user_login")+
 			logfmtEntry(3, 200*day, 3, "viewer", "user_login")+
@@ -223,7 +180,7 @@ func TestLoginWindows(t *testing.T) {
 			logfmtEntry(6, 1*day, 5, "viewer", "add_user")+ // not a login
 			legacyCSVEntry(7, 2*day, 6, "user_login"))
 	c := newTestCollector(t, Config{Paths: []string{path}, Windows: []window.Window{window.New(30 * day), window.New(36 * time.Hour)}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		logins("30d"):     4, // actors 1, 3, 4, 6
 		logins("36h0m0s"): 1, // actor 4
 		logins("365d"):    -1,
@@ -246,10 +203,10 @@ func TestActionAndRoleCaps(t *testing.T) {
 		b.WriteString(logfmtEntry(id, day, 1, fmt.Sprintf("role%d", i), "add_user"))
 		id++
 	}
-	writeFile(t, filepath.Join(dir, "a.log"), b.String())
+	testutil.WriteFile(t, filepath.Join(dir, "a.log"), b.String())
 	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "a.log")}})
 	got := values(t, c)
-	expect(t, got, map[string]float64{
+	testutil.ExpectSeries(t, got, map[string]float64{
 		events("custom_00", "viewer"):                                   1,
 		events(fmt.Sprintf("custom_%02d", maxExtraActions-1), "viewer"): 1,
 		events(fmt.Sprintf("custom_%02d", maxExtraActions), "viewer"):   -1,
@@ -266,9 +223,9 @@ func TestActionAndRoleCaps(t *testing.T) {
 func TestProblemsReported(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.log")
-	writeFile(t, a, logfmtEntry(1, day, 1, "viewer", "add_user"))
+	testutil.WriteFile(t, a, logfmtEntry(1, day, 1, "viewer", "add_user"))
 	c := newTestCollector(t, Config{Paths: []string{a, dir, filepath.Join(dir, "node2", "*.log")}})
-	expect(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 1, events("add_user", "viewer"): 1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 1, events("add_user", "viewer"): 1})
 	logs := c.logs.String()
 	for _, want := range []string{
 		dir + " is a directory; give a file or a glob such as " + filepath.Join(dir, "*.log*"),
@@ -289,18 +246,18 @@ func TestProblemsReported(t *testing.T) {
 func TestRetentionWarning(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.log")
-	writeFile(t, path, logfmtEntry(1, 10*day, 1, "viewer", "user_login"))
+	testutil.WriteFile(t, path, logfmtEntry(1, 10*day, 1, "viewer", "user_login"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	const msg = "do not reach back as far as the largest window"
 	values(t, c)
 	c.clock.Advance(DefaultMinInterval)
-	appendFile(t, path, logfmtEntry(2, day, 1, "viewer", "user_login"))
+	testutil.AppendFile(t, path, logfmtEntry(2, day, 1, "viewer", "user_login"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning logged %d times, want 1:\n%s", n, c.logs)
 	}
 	c.clock.Advance(DefaultMinInterval)
-	appendFile(t, path, logfmtEntry(3, 400*day, 1, "viewer", "user_login"))
+	testutil.AppendFile(t, path, logfmtEntry(3, 400*day, 1, "viewer", "user_login"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning logged although the files cover the window:\n%s", c.logs)
@@ -312,7 +269,7 @@ func TestRetentionWarning(t *testing.T) {
 func TestNothingPersonalInLabelsOrLogs(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.log")
-	writeFile(t, path, logfmtEntry(1, day, 42, "viewer", "user_login")+
+	testutil.WriteFile(t, path, logfmtEntry(1, day, 42, "viewer", "user_login")+
 		`time="x" action=a actor_description="Secret Person (sperson)" actor_id=1 entry_id=2 type=audit`+"\n")
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	var exposition bytes.Buffer
@@ -337,12 +294,12 @@ func TestNothingPersonalInLabelsOrLogs(t *testing.T) {
 
 func TestGolden(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "node1.log"),
+	testutil.WriteFile(t, filepath.Join(dir, "node1.log"),
 		logfmtEntry(1, 1*day, 7, "publisher", "user_login")+
 			logfmtEntry(2, 1*day, 7, "publisher", "deploy_application")+
 			logfmtEntry(3, 100*day, 0, "system", "remove_bundle")+
 			"junk\n")
-	writeFile(t, filepath.Join(dir, "node2.log"),
+	testutil.WriteFile(t, filepath.Join(dir, "node2.log"),
 		jsonEntry(4, 50*day, 8, "viewer", "user_login")+
 			legacyCSVEntry(0, 200*day, 9, "add_user"))
 	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "node*")}})
@@ -379,9 +336,9 @@ func TestGolden(t *testing.T) {
 func TestConstLabels(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.log")
-	writeFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user"))
+	testutil.WriteFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user"))
 	c := newTestCollector(t, Config{Paths: []string{path}, ConstLabels: prometheus.Labels{"server": "prod"}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		`posit_connect_audit_log_file_events_total{action="add_user",actor_role="viewer",server="prod"}`: 1,
 		`posit_connect_audit_log_file_files{server="prod"}`:                                              1,
 	})
@@ -413,7 +370,7 @@ func TestNewCollectorValidation(t *testing.T) {
 func TestConcurrentScrapesReadOnce(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.log")
-	writeFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user"))
+	testutil.WriteFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
@@ -429,13 +386,13 @@ func TestConcurrentScrapesReadOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 1, duplicates: 0})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{events("add_user", "viewer"): 1, duplicates: 0})
 }
 
 func TestRefreshBeforeTheFirstScrape(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.log")
-	writeFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user"))
+	testutil.WriteFile(t, path, logfmtEntry(1, day, 1, "viewer", "add_user"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	if c.Ready() {
 		t.Fatal("ready before any read")
@@ -446,8 +403,8 @@ func TestRefreshBeforeTheFirstScrape(t *testing.T) {
 	}
 	// The scrape within MinInterval serves what Refresh read, without
 	// reading again.
-	appendFile(t, path, logfmtEntry(2, day, 1, "viewer", "add_user"))
-	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 1})
+	testutil.AppendFile(t, path, logfmtEntry(2, day, 1, "viewer", "add_user"))
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{events("add_user", "viewer"): 1})
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{events("add_user", "viewer"): 2})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{events("add_user", "viewer"): 2})
 }

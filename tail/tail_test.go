@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/posit-connect-exporter/posit_connect_exporter/internal/testutil"
 )
 
 // recorder is a Sink that keeps every line.
@@ -85,23 +87,12 @@ func (fx *fixture) refresh(patterns ...string) Result {
 
 func (fx *fixture) write(name, content string) {
 	fx.t.Helper()
-	if err := os.WriteFile(fx.path(name), []byte(content), 0o600); err != nil {
-		fx.t.Fatal(err)
-	}
+	testutil.WriteFile(fx.t, fx.path(name), content)
 }
 
 func (fx *fixture) append(name, content string) {
 	fx.t.Helper()
-	f, err := os.OpenFile(fx.path(name), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		fx.t.Fatal(err)
-	}
-	if _, err := f.WriteString(content); err != nil {
-		fx.t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		fx.t.Fatal(err)
-	}
+	testutil.AppendFile(fx.t, fx.path(name), content)
 }
 
 // copytruncate does what logrotate's copytruncate does: copy the file to a

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -39,27 +38,6 @@ func jsonLine(pid int, user string, ts int64, typ string) string {
 }
 
 const csvHeader = "pid, username, timestamp, type, data\n"
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func appendFile(t *testing.T, path, content string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(content); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 type testCollector struct {
 	*Collector
@@ -91,27 +69,6 @@ func values(t *testing.T, c prometheus.Collector) map[string]float64 {
 	return testutil.Gather(t, c).Flat()
 }
 
-// expect checks selected series; a negative want means "absent".
-func expect(t *testing.T, got map[string]float64, want map[string]float64) {
-	t.Helper()
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v, ok := got[k]
-		switch {
-		case want[k] < 0 && ok:
-			t.Errorf("%s = %v, want absent", k, v)
-		case want[k] >= 0 && !ok:
-			t.Errorf("%s absent, want %v", k, want[k])
-		case want[k] >= 0 && v != want[k]:
-			t.Errorf("%s = %v, want %v", k, v, want[k])
-		}
-	}
-}
-
 func named(w string) string { return `posit_workbench_named_users{window="` + w + `"}` }
 func events(typ string) string {
 	return `posit_workbench_audit_events_total{type="` + typ + `"}`
@@ -126,18 +83,18 @@ const (
 
 func TestNodesUnionedAcrossFormats(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "node1-r-sessions.csv"), csvHeader+
+	testutil.WriteFile(t, filepath.Join(dir, "node1-r-sessions.csv"), csvHeader+
 		csvLine(100, "alice", ago(1*day), "auth_login")+
 		csvLine(101, "alice", ago(1*day), "session_start")+
 		csvLine(102, "bob", ago(40*day), "session_start")+
 		csvLine(102, "bob", ago(40*day), "session_exit"))
-	writeFile(t, filepath.Join(dir, "node2-r-sessions.jsonl"),
+	testutil.WriteFile(t, filepath.Join(dir, "node2-r-sessions.jsonl"),
 		jsonLine(200, "alice", ago(2*day), "session_start")+
 			jsonLine(201, "carol", ago(100*day), "auth_login")+
 			jsonLine(202, "dave", ago(400*day), "session_start")+
 			jsonLine(203, "erin", ago(1*day), "auth_login_failed"))
 	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "node1-*.csv"), filepath.Join(dir, "node2-*")}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		named("30d"):                         1, // alice (on both nodes, counted once)
 		named("90d"):                         2, // + bob
 		named("365d"):                        3, // + carol; dave is older; erin only failed to log in
@@ -157,14 +114,14 @@ func TestNodesUnionedAcrossFormats(t *testing.T) {
 func TestWindowEdges(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvHeader+
+	testutil.WriteFile(t, path, csvHeader+
 		csvLine(1, "exactly30d", ago(30*day), "session_start")+
 		csvLine(2, "justOver30d", ago(30*day)-1, "session_start")+
 		csvLine(3, "exactly365d", ago(365*day), "auth_login")+
 		csvLine(4, "justOver365d", ago(365*day)-1, "auth_login")+
 		csvLine(5, "future", ago(-time.Hour), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		named("30d"):  2, // exactly30d, future
 		named("90d"):  3, // + justOver30d
 		named("365d"): 4, // + exactly365d
@@ -175,24 +132,24 @@ func TestLastSeenIsTheNewestEvent(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
 	// Out of order (two nodes' lines merged): the newest start wins.
-	writeFile(t, path, csvLine(1, "alice", ago(10*day), "session_start")+
+	testutil.WriteFile(t, path, csvLine(1, "alice", ago(10*day), "session_start")+
 		csvLine(1, "alice", ago(200*day), "session_start")+
 		csvLine(1, "bob", ago(200*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{named("30d"): 1, named("365d"): 2})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1, named("365d"): 2})
 }
 
 func TestPIDReuse(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
 	// pid 777 serves alice, then bob; exits carry no meaning for the count.
-	writeFile(t, path, csvHeader+
+	testutil.WriteFile(t, path, csvHeader+
 		csvLine(777, "alice", ago(50*day), "session_start")+
 		csvLine(777, "alice", ago(50*day)+1000, "session_exit")+
 		csvLine(777, "bob", ago(5*day), "session_start")+
 		csvLine(777, "alice", ago(1*day), "session_exit"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		named("30d"):           1, // bob only: alice's later exit on a reused pid is not a start
 		named("90d"):           2,
 		events("session_exit"): 2,
@@ -203,21 +160,21 @@ func TestIncrementalReadsAndPartialLine(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
 	full := csvLine(2, "bob", ago(1*day), "session_start")
-	writeFile(t, path, csvHeader+csvLine(1, "alice", ago(1*day), "session_start")+full[:9])
+	testutil.WriteFile(t, path, csvHeader+csvLine(1, "alice", ago(1*day), "session_start")+full[:9])
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{named("30d"): 1, parseErrors: 0, events("session_start"): 1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1, parseErrors: 0, events("session_start"): 1})
 
 	// Completed, but the next scrape comes before MinInterval: not read yet.
-	appendFile(t, path, full[9:])
-	expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
+	testutil.AppendFile(t, path, full[9:])
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
 
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0, events("session_start"): 2})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0, events("session_start"): 2})
 
 	// Only appended bytes are read: counters do not double.
 	c.clock.Advance(DefaultMinInterval)
-	appendFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
-	expect(t, values(t, c), map[string]float64{
+	testutil.AppendFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1,
 		"posit_workbench_audit_log_read_bytes_total": float64(fileSize(t, path)),
 	})
@@ -244,25 +201,25 @@ func TestRotation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "r-sessions.csv")
-			writeFile(t, path, csvHeader+csvLine(1, "alice", ago(1*day), "session_start"))
+			testutil.WriteFile(t, path, csvHeader+csvLine(1, "alice", ago(1*day), "session_start"))
 			c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, tc.pattern)}})
-			expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
+			testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
 
 			// Rotate: rename, the writer still appends to its open file,
 			// then a new file appears at the old name.
 			if err := os.Rename(path, path+".1"); err != nil {
 				t.Fatal(err)
 			}
-			appendFile(t, path+".1", csvLine(2, "bob", ago(1*day), "session_start"))
-			writeFile(t, path, csvHeader+csvLine(3, "carol", ago(1*day), "session_start"))
+			testutil.AppendFile(t, path+".1", csvLine(2, "bob", ago(1*day), "session_start"))
+			testutil.WriteFile(t, path, csvHeader+csvLine(3, "carol", ago(1*day), "session_start"))
 			c.clock.Advance(DefaultMinInterval)
-			expect(t, values(t, c), map[string]float64{
+			testutil.ExpectSeries(t, values(t, c), map[string]float64{
 				named("30d"): 3, events("session_start"): 3, filesGauge: tc.files, readSuccess: 1, parseErrors: 0,
 			})
 
 			// Nothing new: counts stay; an unmatched old file is closed.
 			c.clock.Advance(DefaultMinInterval)
-			expect(t, values(t, c), map[string]float64{named("30d"): 3, events("session_start"): 3})
+			testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 3, events("session_start"): 3})
 			if got := c.tail.Tracked(); got != int(tc.files) {
 				t.Errorf("%d files open, want %v", got, tc.files)
 			}
@@ -273,19 +230,19 @@ func TestRotation(t *testing.T) {
 func TestDeletedFileIsDrainedAndClosed(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	testutil.WriteFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{named("30d"): 1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1})
 	// Appended and then deleted before the next read; its last line has no
 	// newline and is parsed when the file is closed.
-	appendFile(t, path, strings.TrimSuffix(csvLine(2, "bob", ago(1*day), "session_start"), "\n"))
+	testutil.AppendFile(t, path, strings.TrimSuffix(csvLine(2, "bob", ago(1*day), "session_start"), "\n"))
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{named("30d"): 1, filesGauge: 0, readSuccess: 0})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1, filesGauge: 0, readSuccess: 0})
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 2, parseErrors: 0})
 	if got := c.tail.Tracked(); got != 0 {
 		t.Errorf("%d files open, want 0", got)
 	}
@@ -294,16 +251,16 @@ func TestDeletedFileIsDrainedAndClosed(t *testing.T) {
 func TestTruncation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvHeader+
+	testutil.WriteFile(t, path, csvHeader+
 		csvLine(1, "alice", ago(1*day), "session_start")+
 		csvLine(2, "bob", ago(1*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{named("30d"): 2, events("session_start"): 2})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 2, events("session_start"): 2})
 
 	// copytruncate: same file, shorter content.
-	writeFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
+	testutil.WriteFile(t, path, csvLine(3, "carol", ago(1*day), "auth_login"))
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		named("30d"): 3, events("session_start"): 2, events("auth_login"): 1, parseErrors: 0, filesGauge: 1,
 	})
 	if !strings.Contains(c.logs.String(), "truncated") {
@@ -314,7 +271,7 @@ func TestTruncation(t *testing.T) {
 func TestMalformedLinesAndUnknownTypes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvHeader+
+	testutil.WriteFile(t, path, csvHeader+
 		"garbage\n"+
 		"1, alice, yesterday, session_start, \n"+
 		`{"pid":1,"username":"x"`+"\n"+
@@ -326,7 +283,7 @@ func TestMalformedLinesAndUnknownTypes(t *testing.T) {
 		strings.Repeat("x", maxLineBytes+10)+"\n"+
 		csvLine(3, "carol", ago(1*day), "auth_login"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		parseErrors:                   4,
 		events("session_file_upload"): 1,
 		events("other"):               1,
@@ -346,15 +303,15 @@ func TestMalformedLinesAndUnknownTypes(t *testing.T) {
 func TestOverlongPartialLine(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, strings.Repeat("y", maxLineBytes-5))
+	testutil.WriteFile(t, path, strings.Repeat("y", maxLineBytes-5))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{parseErrors: 0})
-	appendFile(t, path, strings.Repeat("y", 10))
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{parseErrors: 0})
+	testutil.AppendFile(t, path, strings.Repeat("y", 10))
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{parseErrors: 1})
-	appendFile(t, path, strings.Repeat("y", 10)+"\n"+csvLine(1, "alice", ago(1*day), "session_start"))
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{parseErrors: 1})
+	testutil.AppendFile(t, path, strings.Repeat("y", 10)+"\n"+csvLine(1, "alice", ago(1*day), "session_start"))
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{parseErrors: 1, named("30d"): 1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{parseErrors: 1, named("30d"): 1})
 }
 
 func TestTypeCap(t *testing.T) {
@@ -364,7 +321,7 @@ func TestTypeCap(t *testing.T) {
 	for i := range 60 {
 		b.WriteString(csvLine(1, "alice", ago(1*day), fmt.Sprintf("custom_%02d", i)))
 	}
-	writeFile(t, path, b.String())
+	testutil.WriteFile(t, path, b.String())
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	got := values(t, c)
 	n := 0
@@ -377,7 +334,7 @@ func TestTypeCap(t *testing.T) {
 	if want := maxTypes + 1; n != want {
 		t.Errorf("%d type series, want %d", n, want)
 	}
-	expect(t, got, map[string]float64{
+	testutil.ExpectSeries(t, got, map[string]float64{
 		events("custom_00"):                          1,
 		events(fmt.Sprintf("custom_%02d", custom-1)): 1,
 		events(fmt.Sprintf("custom_%02d", custom)):   -1,
@@ -388,32 +345,32 @@ func TestTypeCap(t *testing.T) {
 func TestReadSuccess(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.csv")
-	writeFile(t, a, csvLine(1, "alice", ago(1*day), "session_start"))
+	testutil.WriteFile(t, a, csvLine(1, "alice", ago(1*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{a, filepath.Join(dir, "node2", "*.csv")}})
 	// One path matches nothing: counts still come from the other, but the
 	// read is not a success.
-	expect(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 1, named("30d"): 1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 1, named("30d"): 1})
 	if !strings.Contains(c.logs.String(), "No Workbench audit log file matches") {
 		t.Errorf("unmatched path not logged; logs:\n%s", c.logs)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "node2"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "node2", "r-sessions.csv"), csvLine(1, "bob", ago(1*day), "session_start"))
+	testutil.WriteFile(t, filepath.Join(dir, "node2", "r-sessions.csv"), csvLine(1, "bob", ago(1*day), "session_start"))
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{readSuccess: 1, filesGauge: 2, named("30d"): 2})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{readSuccess: 1, filesGauge: 2, named("30d"): 2})
 }
 
 func TestDirectoryIsNotAFile(t *testing.T) {
 	dir := t.TempDir()
 	c := newTestCollector(t, Config{Paths: []string{dir}})
-	expect(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 0, named("30d"): 0, oldestGauge: -1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{readSuccess: 0, filesGauge: 0, named("30d"): 0, oldestGauge: -1})
 }
 
 func TestRetentionWarning(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvLine(1, "alice", ago(10*day), "session_start"))
+	testutil.WriteFile(t, path, csvLine(1, "alice", ago(10*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	const msg = "retention is shorter than the window"
 	values(t, c)
@@ -421,21 +378,21 @@ func TestRetentionWarning(t *testing.T) {
 		t.Fatalf("retention warning logged %d times, want 1; logs:\n%s", n, c.logs)
 	}
 	c.clock.Advance(DefaultMinInterval)
-	appendFile(t, path, csvLine(1, "bob", ago(1*day), "session_start"))
+	testutil.AppendFile(t, path, csvLine(1, "bob", ago(1*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 1 {
 		t.Fatalf("retention warning repeated without change: %d; logs:\n%s", n, c.logs)
 	}
 	// An older event moves the oldest timestamp: warn again with it.
 	c.clock.Advance(DefaultMinInterval)
-	appendFile(t, path, csvLine(1, "carol", ago(100*day), "session_start"))
+	testutil.AppendFile(t, path, csvLine(1, "carol", ago(100*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 2 {
 		t.Fatalf("retention warning logged %d times after a change, want 2; logs:\n%s", n, c.logs)
 	}
 	// Once the log reaches back past the largest window, no more warnings.
 	c.clock.Advance(DefaultMinInterval)
-	appendFile(t, path, csvLine(1, "dave", ago(400*day), "session_start"))
+	testutil.AppendFile(t, path, csvLine(1, "dave", ago(400*day), "session_start"))
 	values(t, c)
 	if n := strings.Count(c.logs.String(), msg); n != 2 {
 		t.Fatalf("retention warning logged although the log covers the window; logs:\n%s", c.logs)
@@ -444,13 +401,13 @@ func TestRetentionWarning(t *testing.T) {
 
 func TestGolden(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "node1.csv"), csvHeader+
+	testutil.WriteFile(t, filepath.Join(dir, "node1.csv"), csvHeader+
 		csvLine(10, "alice", ago(1*day), "auth_login")+
 		csvLine(11, "alice", ago(1*day), "session_start")+
 		csvLine(11, "alice", ago(1*day)+60_000, "session_quit")+
 		csvLine(12, "bob", ago(60*day), "session_start")+
 		"not a line\n")
-	writeFile(t, filepath.Join(dir, "node2.jsonl"),
+	testutil.WriteFile(t, filepath.Join(dir, "node2.jsonl"),
 		jsonLine(20, "carol", ago(200*day), "auth_login")+
 			jsonLine(21, "alice", ago(3*day), "session_file_upload"))
 	c := newTestCollector(t, Config{
@@ -501,7 +458,7 @@ func TestNewCollectorValidation(t *testing.T) {
 func TestConcurrentScrapes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	testutil.WriteFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
@@ -517,29 +474,29 @@ func TestConcurrentScrapes(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	expect(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1, events("session_start"): 1})
 }
 
 func TestClockSteppedBack(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	testutil.WriteFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
 	c := newTestCollector(t, Config{Paths: []string{path}})
-	expect(t, values(t, c), map[string]float64{named("30d"): 1})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 1})
 	c.clock.Advance(-time.Hour)
-	appendFile(t, path, csvLine(2, "bob", ago(1*day), "session_start"))
-	expect(t, values(t, c), map[string]float64{named("30d"): 2})
+	testutil.AppendFile(t, path, csvLine(2, "bob", ago(1*day), "session_start"))
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{named("30d"): 2})
 }
 
 func TestSameFileMatchedTwice(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r-sessions.csv")
-	writeFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
+	testutil.WriteFile(t, path, csvLine(1, "alice", ago(1*day), "session_start"))
 	if err := os.Symlink(path, filepath.Join(dir, "link.csv")); err != nil {
 		t.Fatal(err)
 	}
 	c := newTestCollector(t, Config{Paths: []string{path, filepath.Join(dir, "*.csv")}})
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		filesGauge: 1, readSuccess: 1, named("30d"): 1, events("session_start"): 1,
 	})
 }
@@ -555,19 +512,19 @@ func TestCopytruncateAndCompressedRotation(t *testing.T) {
 	for i := range 110 {
 		b.WriteString(csvLine(1000+i, fmt.Sprintf("user%03d", i), ago(1*day)+int64(i), "session_start"))
 	}
-	writeFile(t, path, b.String())
+	testutil.WriteFile(t, path, b.String())
 	c := newTestCollector(t, Config{Paths: []string{filepath.Join(dir, "r-sessions.*")}})
-	expect(t, values(t, c), map[string]float64{events("session_start"): 110})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{events("session_start"): 110})
 
 	// logrotate copytruncate: copy to r-sessions.csv.1, truncate, and
 	// Workbench goes on writing to the truncated file.
-	writeFile(t, path+".1", b.String())
+	testutil.WriteFile(t, path+".1", b.String())
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	appendFile(t, path, csvHeader+csvLine(2000, "new", ago(1*day), "session_start"))
+	testutil.AppendFile(t, path, csvHeader+csvLine(2000, "new", ago(1*day), "session_start"))
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		events("session_start"): 111, named("30d"): 111, filesGauge: 2, parseErrors: 0, readSuccess: 1,
 	})
 
@@ -588,7 +545,7 @@ func TestCopytruncateAndCompressedRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.clock.Advance(DefaultMinInterval)
-	expect(t, values(t, c), map[string]float64{
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{
 		events("session_start"): 111, parseErrors: 0, filesGauge: 1, readSuccess: 1,
 	})
 	if !strings.Contains(c.logs.String(), "Skipping compressed files") {
@@ -599,7 +556,7 @@ func TestCopytruncateAndCompressedRotation(t *testing.T) {
 func TestDirectoryPathNamed(t *testing.T) {
 	dir := t.TempDir()
 	c := newTestCollector(t, Config{Paths: []string{dir}})
-	expect(t, values(t, c), map[string]float64{readSuccess: 0})
+	testutil.ExpectSeries(t, values(t, c), map[string]float64{readSuccess: 0})
 	want := dir + " is a directory; give a file or a glob such as " + filepath.Join(dir, "r-sessions.*")
 	if !strings.Contains(c.logs.String(), want) {
 		t.Errorf("logs lack %q:\n%s", want, c.logs)
